@@ -1,0 +1,87 @@
+/**
+ * L1/L2 link: writes request frames in one chip-select window and polls for responses with
+ * Get_Response (0xAA), honouring CHIP_STATUS (READY/ALARM) and STATUS=NO_RESP, within a bounded
+ * number of polls and a time budget.
+ */
+import { concat } from '../bytes.js';
+import { ProtocolError, TimeoutError } from '../errors.js';
+import { describeChipStatus, decodeChipStatus } from '../protocol/l1.js';
+import { L2_REQ, L2_STATUS, decodeResponse, encodeRequest, type L2Response, type RawFrameOptions } from '../protocol/l2.js';
+import type { L1Transport } from '../transport/l1-transport.js';
+
+export interface PollOptions {
+  /** Most Get_Response polls before giving up. */
+  maxPolls?: number;
+  /** Delay between polls, sent to the target as WAIT (0: poll again at once). */
+  pollDelayMs?: number;
+  /** Time budget for one response. */
+  responseTimeoutMs?: number;
+}
+
+export class L2Link {
+  readonly poll: Required<PollOptions>;
+  /** CHIP_STATUS seen on the last transfer. */
+  lastChipStatus = 0;
+  /** Polls that answered not-ready or NO_RESP (busy emulation shows up here). */
+  busyPolls = 0;
+
+  constructor(readonly transport: L1Transport, poll: PollOptions = {}) {
+    this.poll = { maxPolls: 200, pollDelayMs: 0, responseTimeoutMs: 10_000, ...poll };
+  }
+
+  /** Send raw bytes in one chip-select window; returns the bytes clocked back (first is CHIP_STATUS). */
+  async writeRaw(bytes: Uint8Array): Promise<Uint8Array> {
+    await this.transport.csnLow();
+    try {
+      const back = await this.transport.transfer(bytes);
+      this.lastChipStatus = back[0] ?? 0;
+      return back;
+    } finally {
+      await this.transport.csnHigh();
+    }
+  }
+
+  async sendRequest(id: number, data?: Uint8Array, opts?: RawFrameOptions): Promise<void> {
+    await this.writeRaw(encodeRequest(id, data, opts));
+  }
+
+  /** Poll for the next L2 response frame; returns it whatever its STATUS (except NO_RESP). */
+  async receive(): Promise<L2Response> {
+    const deadline = performance.now() + this.poll.responseTimeoutMs;
+    for (let i = 0; i < this.poll.maxPolls; i++) {
+      if (performance.now() > deadline) break;
+      if (i > 0 && this.poll.pollDelayMs > 0) await this.transport.wait(this.poll.pollDelayMs);
+      await this.transport.csnLow();
+      let done = false;
+      try {
+        const st = (await this.transport.transfer(Uint8Array.of(L2_REQ.GET_RESPONSE)))[0];
+        this.lastChipStatus = st;
+        const cs = decodeChipStatus(st);
+        if (cs.alarm) {
+          throw new ProtocolError('l1', `chip is in ALARM mode: CHIP_STATUS ${describeChipStatus(st)}`, 'TH_L1_ALARM', { frame: Uint8Array.of(st) });
+        }
+        if (!cs.ready) {
+          this.busyPolls++;
+          continue;
+        }
+        const head = await this.transport.read(2);
+        if (head[0] === L2_STATUS.NO_RESP) {
+          this.busyPolls++;
+          continue;
+        }
+        const body = await this.transport.read(head[1] + 2);
+        done = true;
+        return decodeResponse(concat(head, body));
+      } finally {
+        await this.transport.csnHigh();
+        void done;
+      }
+    }
+    throw new TimeoutError('l1', `no L2 response after ${this.poll.maxPolls} polls / ${this.poll.responseTimeoutMs} ms (last CHIP_STATUS ${describeChipStatus(this.lastChipStatus)})`, this.poll.responseTimeoutMs);
+  }
+
+  async request(id: number, data?: Uint8Array, opts?: RawFrameOptions): Promise<L2Response> {
+    await this.sendRequest(id, data, opts);
+    return this.receive();
+  }
+}

@@ -1,0 +1,365 @@
+/**
+ * TropicSquare: the driver a test uses. Method names follow pytropicsquare's public API in
+ * camelCase. Every L2 status and L3 result other than OK becomes a typed error; every argument is
+ * checked before anything is sent. Layered raw access (raw L1 transfers, L2 frames with chosen
+ * length/CRC, arbitrary L3 plaintext, injected randomness) serves edge-case specs.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { concat, equal } from '../bytes.js';
+import { L2StatusError, L3ResultError, ProtocolError, SessionError } from '../errors.js';
+import { CERT_BLOCK_SIZE, CERT_BLOCKS, GET_INFO_OBJECT, L2_MAX_DATA, L2_REQ, L2_STATUS, SLEEP_KIND, STARTUP_ID, requestName, statusName, type L2Response, type RawFrameOptions } from '../protocol/l2.js';
+import { L3_RESULT, LIMITS, commandName, decode, encode, checkInt, checkBytes, resultName, type CurveName, type EccKeyInfo } from '../protocol/l3.js';
+import { SessionCipher, TAG_LEN, deriveSession, frameL3, x25519Public, x25519Shared } from '../protocol/session.js';
+import { chipPublicKey, decodeCertStore, type CertStore } from '../protocol/cert-store.js';
+import { decodeChipId, decodeFwVersion, type ChipId, type FwVersion } from '../protocol/chip-id.js';
+import { REGISTER_BY_ADDRESS, decodeRegister } from '../protocol/config-objects.js';
+import { L2Link, type PollOptions } from './l2-link.js';
+import type { L1Transport } from '../transport/l1-transport.js';
+
+export type RandomSource = (n: number) => Uint8Array;
+/** Wraps each driver command (name, public arguments) — fixtures turn these into report steps. */
+export type StepHook = <T>(name: string, args: Record<string, unknown>, run: () => Promise<T>) => Promise<T>;
+
+export interface TropicSquareOptions extends PollOptions {
+  /** Host randomness (ephemeral keys); inject a seeded source for byte-exact repeatable runs. */
+  random?: RandomSource;
+  step?: StepHook;
+  /** Size of an L3 chunk in Encrypted_Cmd_Req (1..252). */
+  chunkSize?: number;
+  /** Override the User Data slot size instead of deriving it from the RISC-V FW version. */
+  userDataSlotSize?: number;
+}
+
+export interface L3Reply {
+  result: number;
+  data: Uint8Array;
+}
+
+export interface Signature {
+  r: Uint8Array;
+  s: Uint8Array;
+}
+
+export class TropicSquare {
+  readonly link: L2Link;
+  private readonly rng: RandomSource;
+  private readonly stepHook?: StepHook;
+  private readonly chunkSize: number;
+  private cipher?: SessionCipher;
+  private sessionSlot?: number;
+  private certStoreCache?: CertStore;
+  private chipPubCache?: Uint8Array;
+  private slotSizeCache?: number;
+
+  constructor(readonly transport: L1Transport, private readonly opts: TropicSquareOptions = {}) {
+    this.link = new L2Link(transport, opts);
+    this.rng = opts.random ?? ((n) => new Uint8Array(randomBytes(n)));
+    this.stepHook = opts.step;
+    this.chunkSize = checkInt('chunkSize', opts.chunkSize ?? L2_MAX_DATA, 1, L2_MAX_DATA);
+    if (opts.userDataSlotSize !== undefined) this.slotSizeCache = opts.userDataSlotSize;
+  }
+
+  private step<T>(name: string, args: Record<string, unknown>, run: () => Promise<T>): Promise<T> {
+    return this.stepHook ? this.stepHook(name, args, run) : run();
+  }
+
+  /** True while the host holds session keys. */
+  get hasSession(): boolean {
+    return this.cipher !== undefined;
+  }
+  /** Session state for nonce edge cases (skip or reuse a nonce by editing cmdNonce). */
+  get session(): SessionCipher | undefined {
+    return this.cipher;
+  }
+  get pairingSlot(): number | undefined {
+    return this.sessionSlot;
+  }
+  /** Forget the host-side session without telling the chip. */
+  dropSession(): void {
+    this.cipher = undefined;
+    this.sessionSlot = undefined;
+  }
+
+  // ---- raw layers ------------------------------------------------------------------------------
+
+  /** Raw L1: one chip-select window, bytes out, bytes back. */
+  rawTransfer(bytes: Uint8Array): Promise<Uint8Array> {
+    return this.link.writeRaw(bytes);
+  }
+
+  /** Raw L2: send a request (optionally with a wrong REQ_LEN or CRC) and return the response unchecked. */
+  rawL2(id: number, data: Uint8Array = new Uint8Array(0), frame: RawFrameOptions = {}): Promise<L2Response> {
+    return this.link.request(id, data, frame);
+  }
+
+  /** L2 request that must answer REQ_OK. */
+  async l2(id: number, data: Uint8Array = new Uint8Array(0)): Promise<Uint8Array> {
+    const r = await this.link.request(id, data);
+    if (r.status !== L2_STATUS.REQ_OK) {
+      if (r.status === L2_STATUS.NO_SESSION || r.status === L2_STATUS.TAG_ERR) this.dropSession();
+      throw new L2StatusError(requestName(id), r.status, statusName(r.status), { frame: r.frame, expected: 'REQ_OK' });
+    }
+    return r.data;
+  }
+
+  // ---- L2 requests -----------------------------------------------------------------------------
+
+  getInfo(objectId: number, blockIndex = 0): Promise<Uint8Array> {
+    checkInt('objectId', objectId, 0, 255);
+    checkInt('blockIndex', blockIndex, 0, 255);
+    return this.l2(L2_REQ.GET_INFO, Uint8Array.of(objectId, blockIndex));
+  }
+
+  /** Certificate store: reads only the blocks its header says are used. */
+  certificateStore(): Promise<CertStore> {
+    return this.step('certificateStore', {}, async () => {
+      if (this.certStoreCache) return this.certStoreCache;
+      const first = await this.getInfo(GET_INFO_OBJECT.X509_CERTIFICATE, 0);
+      const total = storeLength(first);
+      const blocks = [first];
+      for (let b = 1; b < Math.min(CERT_BLOCKS, Math.ceil(total / CERT_BLOCK_SIZE)); b++) blocks.push(await this.getInfo(GET_INFO_OBJECT.X509_CERTIFICATE, b));
+      this.certStoreCache = decodeCertStore(concat(...blocks));
+      return this.certStoreCache;
+    });
+  }
+  /** DER of the device certificate. */
+  async certificate(): Promise<Uint8Array> {
+    return (await this.certificateStore()).certificates[0];
+  }
+  /** The chip's static X25519 public key, from its device certificate. */
+  async publicKey(): Promise<Uint8Array> {
+    this.chipPubCache ??= chipPublicKey(await this.certificateStore());
+    return this.chipPubCache;
+  }
+  chipId(): Promise<ChipId> {
+    return this.step('chipId', {}, async () => decodeChipId(await this.getInfo(GET_INFO_OBJECT.CHIP_ID)));
+  }
+  riscvFwVersion(): Promise<FwVersion> {
+    return this.step('riscvFwVersion', {}, async () => decodeFwVersion(await this.getInfo(GET_INFO_OBJECT.RISCV_FW_VERSION)));
+  }
+  spectFwVersion(): Promise<FwVersion> {
+    return this.step('spectFwVersion', {}, async () => decodeFwVersion(await this.getInfo(GET_INFO_OBJECT.SPECT_FW_VERSION)));
+  }
+
+  /** Noise KK1 handshake on a pairing slot; the private key stays in this process. */
+  startSecureSession(slot: number, pairingPrivateKey: Uint8Array, pairingPublicKey?: Uint8Array): Promise<void> {
+    checkInt('slot', slot, 0, LIMITS.PAIRING_SLOTS - 1);
+    checkBytes('pairingPrivateKey', pairingPrivateKey, 32);
+    if (pairingPublicKey) checkBytes('pairingPublicKey', pairingPublicKey, 32);
+    return this.step('startSecureSession', { slot }, async () => {
+      const stPub = await this.publicKey();
+      const shPub = pairingPublicKey ?? x25519Public(pairingPrivateKey);
+      const ehPriv = this.rng(32);
+      const ehPub = x25519Public(ehPriv);
+      this.dropSession();
+      const rsp = await this.l2(L2_REQ.HANDSHAKE, concat(ehPub, Uint8Array.of(slot)));
+      if (rsp.length !== 48) throw new ProtocolError('l2', `Handshake response has ${rsp.length} bytes, expected 48`, 'TH_L2_LENGTH', { frame: rsp, expected: '48 bytes' });
+      const etPub = rsp.slice(0, 32);
+      const keys = deriveSession({
+        pairingSlot: slot, shPub, stPub, ehPub, etPub,
+        ehEt: x25519Shared(ehPriv, etPub), shEt: x25519Shared(pairingPrivateKey, etPub), ehSt: x25519Shared(ehPriv, stPub),
+      });
+      if (!timingSafeEqual(keys.tAuth, rsp.slice(32, 48))) {
+        throw new SessionError('handshake authentication tag mismatch: wrong pairing key for this slot or wrong chip public key', 'TH_HANDSHAKE_AUTH');
+      }
+      this.cipher = new SessionCipher(keys);
+      this.sessionSlot = slot;
+    });
+  }
+
+  abortSecureSession(): Promise<void> {
+    return this.step('abortSecureSession', {}, async () => {
+      await this.l2(L2_REQ.ENCRYPTED_SESSION_ABT);
+      this.dropSession();
+    });
+  }
+  sleep(kind: number = SLEEP_KIND.SLEEP_MODE): Promise<void> {
+    return this.step('sleep', { kind }, async () => {
+      await this.l2(L2_REQ.SLEEP, Uint8Array.of(checkInt('kind', kind, 0, 255)));
+      this.dropSession();
+    });
+  }
+  /** Startup_Req: REBOOT (1) or MAINTENANCE_REBOOT (3). Ends the session. */
+  reboot(mode: number = STARTUP_ID.REBOOT): Promise<void> {
+    return this.step('reboot', { mode }, async () => {
+      await this.l2(L2_REQ.STARTUP, Uint8Array.of(checkInt('mode', mode, 0, 255)));
+      this.dropSession();
+      this.slotSizeCache = this.opts.userDataSlotSize;
+    });
+  }
+  /** Get_Log_Req: one log message (may be empty). */
+  getLog(): Promise<Uint8Array> {
+    return this.step('getLog', {}, () => this.l2(L2_REQ.GET_LOG));
+  }
+  /** Resend_Req: the chip repeats its last response, returned unchecked. */
+  resend(): Promise<L2Response> {
+    return this.step('resend', {}, () => this.link.request(L2_REQ.RESEND));
+  }
+
+  // ---- L3 --------------------------------------------------------------------------------------
+
+  /** Send an already framed L3 packet (SIZE||CIPHERTEXT||TAG) in chunks; returns each chunk's response. */
+  async sendL3Packet(packet: Uint8Array): Promise<L2Response[]> {
+    const out: L2Response[] = [];
+    for (let off = 0; off < packet.length; off += this.chunkSize) {
+      const chunk = packet.subarray(off, Math.min(packet.length, off + this.chunkSize));
+      const last = off + this.chunkSize >= packet.length;
+      const r = await this.link.request(L2_REQ.ENCRYPTED_CMD, chunk);
+      out.push(r);
+      const want = last ? L2_STATUS.REQ_OK : L2_STATUS.REQ_CONT;
+      if (r.status !== want) {
+        if (r.status === L2_STATUS.NO_SESSION || r.status === L2_STATUS.TAG_ERR) this.dropSession();
+        throw new L2StatusError('ENCRYPTED_CMD', r.status, statusName(r.status), { frame: r.frame, expected: statusName(want) });
+      }
+    }
+    return out;
+  }
+
+  /** Read the chunked encrypted result (RES_CONT ... RES_OK) and return SIZE||CIPHERTEXT||TAG. */
+  async receiveL3Packet(): Promise<Uint8Array> {
+    const parts: Uint8Array[] = [];
+    for (;;) {
+      const r = await this.link.receive();
+      if (r.status === L2_STATUS.RES_CONT || r.status === L2_STATUS.RES_OK) parts.push(r.data);
+      else throw new L2StatusError('ENCRYPTED_CMD', r.status, statusName(r.status), { frame: r.frame, expected: 'RES_CONT or RES_OK' });
+      if (r.status === L2_STATUS.RES_OK) break;
+    }
+    return concat(...parts);
+  }
+
+  /** Send arbitrary plaintext (CMD_ID||DATA) through the session; returns RESULT and data unchecked. */
+  async l3Raw(plaintext: Uint8Array): Promise<L3Reply> {
+    const cipher = this.cipher;
+    if (!cipher) throw new SessionError('no secure session: call startSecureSession() first', 'TH_NO_SESSION');
+    await this.sendL3Packet(frameL3(cipher.sealCommand(plaintext)));
+    const packet = await this.receiveL3Packet();
+    const size = packet[0] | (packet[1] << 8);
+    if (packet.length !== size + 2 + TAG_LEN) {
+      throw new ProtocolError('l3', `L3 result packet is ${packet.length} bytes but RES_SIZE=${size} needs ${size + 2 + TAG_LEN}`, 'TH_L3_SIZE', { frame: packet });
+    }
+    const plain = cipher.openResult(packet.subarray(2));
+    if (!plain) {
+      this.dropSession();
+      throw new SessionError('L3 result failed authentication (AES-GCM tag)', 'TH_RESULT_TAG', { frame: packet });
+    }
+    return { result: plain[0], data: plain.slice(1) };
+  }
+
+  private command<T>(name: string, args: Record<string, unknown>, plaintext: Uint8Array, parse: (d: Uint8Array) => T): Promise<T> {
+    return this.step(name, args, async () => {
+      const r = await this.l3Raw(plaintext);
+      if (r.result !== L3_RESULT.OK) {
+        throw new L3ResultError(commandName(plaintext[0]), r.result, resultName(r.result), { frame: Uint8Array.of(r.result, ...r.data), expected: 'OK' });
+      }
+      return parse(r.data);
+    });
+  }
+
+  ping(data: Uint8Array): Promise<Uint8Array> {
+    return this.command('ping', { length: data.length }, encode.ping(data), decode.ping);
+  }
+  random(count: number): Promise<Uint8Array> {
+    return this.command('random', { count }, encode.randomValueGet(count), decode.randomValueGet);
+  }
+  eccKeyGenerate(slot: number, curve: CurveName): Promise<void> {
+    return this.command('eccKeyGenerate', { slot, curve }, encode.eccKeyGenerate(slot, curve), () => undefined);
+  }
+  /** Stores a private key; the key is never put in a step or an error. */
+  eccKeyStore(slot: number, curve: CurveName, privateKey: Uint8Array): Promise<void> {
+    return this.command('eccKeyStore', { slot, curve }, encode.eccKeyStore(slot, curve, privateKey), () => undefined);
+  }
+  eccKeyRead(slot: number): Promise<EccKeyInfo> {
+    return this.command('eccKeyRead', { slot }, encode.eccKeyRead(slot), decode.eccKeyRead);
+  }
+  eccKeyErase(slot: number): Promise<void> {
+    return this.command('eccKeyErase', { slot }, encode.eccKeyErase(slot), () => undefined);
+  }
+  ecdsaSign(slot: number, hash: Uint8Array): Promise<Signature> {
+    return this.command('ecdsaSign', { slot }, encode.ecdsaSign(slot, hash), decode.signature);
+  }
+  eddsaSign(slot: number, message: Uint8Array): Promise<Signature> {
+    return this.command('eddsaSign', { slot, length: message.length }, encode.eddsaSign(slot, message), decode.signature);
+  }
+  /** User Data slot size: 444 bytes on RISC-V FW 1.x, 475 on FW 2.x (User API 1.4.0). */
+  async userDataSlotSize(): Promise<number> {
+    this.slotSizeCache ??= (await this.riscvFwVersion()).major >= 2 ? LIMITS.USER_DATA_SLOT_FW2 : LIMITS.USER_DATA_SLOT_FW1;
+    return this.slotSizeCache;
+  }
+  async memDataWrite(data: Uint8Array, slot: number): Promise<void> {
+    checkInt('slot', slot, 0, LIMITS.USER_DATA_SLOTS - 1);
+    const max = await this.userDataSlotSize();
+    return this.command('memDataWrite', { slot, length: data.length }, encode.rMemDataWrite(slot, data, max), () => undefined);
+  }
+  memDataRead(slot: number): Promise<Uint8Array> {
+    return this.command('memDataRead', { slot }, encode.rMemDataRead(slot), decode.rMemDataRead);
+  }
+  memDataErase(slot: number): Promise<void> {
+    return this.command('memDataErase', { slot }, encode.rMemDataErase(slot), () => undefined);
+  }
+  pairingKeyWrite(slot: number, publicKey: Uint8Array): Promise<void> {
+    return this.command('pairingKeyWrite', { slot }, encode.pairingKeyWrite(slot, publicKey), () => undefined);
+  }
+  pairingKeyRead(slot: number): Promise<Uint8Array> {
+    return this.command('pairingKeyRead', { slot }, encode.pairingKeyRead(slot), decode.pairingKeyRead);
+  }
+  pairingKeyInvalidate(slot: number): Promise<void> {
+    return this.command('pairingKeyInvalidate', { slot }, encode.pairingKeyInvalidate(slot), () => undefined);
+  }
+  rConfigWrite(address: number, value: number): Promise<void> {
+    return this.command('rConfigWrite', { address: hexAddr(address), value }, encode.rConfigWrite(address, value), () => undefined);
+  }
+  rConfigRead(address: number): Promise<number> {
+    return this.command('rConfigRead', { address: hexAddr(address) }, encode.rConfigRead(address), decode.configRead);
+  }
+  rConfigErase(): Promise<void> {
+    return this.command('rConfigErase', {}, encode.rConfigErase(), () => undefined);
+  }
+  iConfigWrite(address: number, bit: number): Promise<void> {
+    checkInt('bit', bit, 0, 31);
+    return this.command('iConfigWrite', { address: hexAddr(address), bit }, encode.iConfigWrite(address, bit), () => undefined);
+  }
+  iConfigRead(address: number): Promise<number> {
+    return this.command('iConfigRead', { address: hexAddr(address) }, encode.iConfigRead(address), decode.configRead);
+  }
+  /** Read a CO and decode its named fields. */
+  async rConfigReadFields(address: number): Promise<Record<string, number>> {
+    const reg = REGISTER_BY_ADDRESS.get(address);
+    const v = await this.rConfigRead(address);
+    return reg ? decodeRegister(reg, v) : { value: v };
+  }
+  mcounterInit(index: number, value: number): Promise<void> {
+    return this.command('mcounterInit', { index, value }, encode.mcounterInit(index, value), () => undefined);
+  }
+  mcounterUpdate(index: number): Promise<void> {
+    return this.command('mcounterUpdate', { index }, encode.mcounterUpdate(index), () => undefined);
+  }
+  mcounterGet(index: number): Promise<number> {
+    return this.command('mcounterGet', { index }, encode.mcounterGet(index), decode.mcounterGet);
+  }
+  macAndDestroy(slot: number, data: Uint8Array): Promise<Uint8Array> {
+    return this.command('macAndDestroy', { slot }, encode.macAndDestroy(slot, data), decode.macAndDestroy);
+  }
+
+  /** True when `other` equals this chip's static key (helper for specs). */
+  async isChipKey(other: Uint8Array): Promise<boolean> {
+    return equal(await this.publicKey(), other);
+  }
+}
+
+const hexAddr = (a: number): string => `0x${a.toString(16)}`;
+
+/** Bytes the store occupies, from its first block (header or, for a bare certificate, its DER length). */
+function storeLength(first: Uint8Array): number {
+  if (first[0] === 0x30) {
+    const l = first[1];
+    if (l < 0x80) return 2 + l;
+    const n = l & 0x7f;
+    let len = 0;
+    for (let i = 0; i < n; i++) len = (len << 8) | first[2 + i];
+    return 2 + n + len;
+  }
+  const count = first[1];
+  let total = 2 + 2 * count;
+  for (let i = 0; i < count; i++) total += (first[2 + 2 * i] << 8) | first[3 + 2 * i];
+  return total;
+}

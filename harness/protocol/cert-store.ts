@@ -1,0 +1,92 @@
+/**
+ * The X.509 certificate store returned by Get_Info (30 blocks of 128 bytes). Layout: version (1),
+ * certificate count (1), one big-endian u16 length per certificate, then the DER certificates,
+ * device certificate first. The chip's static X25519 key is the device certificate's public key.
+ */
+import 'reflect-metadata';
+import { X509Certificate } from '@peculiar/x509';
+import { ProtocolError } from '../errors.js';
+import { concat } from '../bytes.js';
+import { CERT_STORE_SIZE } from './l2.js';
+
+export const CERT_STORE_VERSION = 1;
+const X25519_OID = '1.3.101.110';
+
+export interface CertStore {
+  version: number;
+  /** DER certificates in store order (device, intermediate(s), root). */
+  certificates: Uint8Array[];
+}
+
+export function encodeCertStore(certs: Uint8Array[], version = CERT_STORE_VERSION): Uint8Array {
+  const header = new Uint8Array(2 + 2 * certs.length);
+  header[0] = version;
+  header[1] = certs.length;
+  certs.forEach((c, i) => {
+    header[2 + 2 * i] = c.length >>> 8;
+    header[3 + 2 * i] = c.length & 0xff;
+  });
+  const out = concat(header, ...certs);
+  if (out.length > CERT_STORE_SIZE) throw new RangeError(`certificate store is ${out.length} bytes, the chip holds at most ${CERT_STORE_SIZE}`);
+  return out;
+}
+
+/**
+ * Parse a store. A blob that starts with a DER SEQUENCE instead of a store header is taken as a
+ * single certificate (ts-tvl's example configuration loads one PEM certificate that way).
+ */
+export function decodeCertStore(blob: Uint8Array): CertStore {
+  if (blob[0] === 0x30) return { version: 0, certificates: [blob.slice(0, derLength(blob))] };
+  const version = blob[0];
+  const count = blob[1];
+  if (count === 0 || count > 8 || blob.length < 2 + 2 * count) {
+    throw new ProtocolError('l2', `certificate store header is invalid: version ${version}, ${count} certificates`, 'TH_CERT_STORE', { frame: blob.slice(0, 16) });
+  }
+  const certificates: Uint8Array[] = [];
+  let off = 2 + 2 * count;
+  for (let i = 0; i < count; i++) {
+    const len = (blob[2 + 2 * i] << 8) | blob[3 + 2 * i];
+    if (off + len > blob.length) {
+      throw new ProtocolError('l2', `certificate ${i} (${len} bytes) runs past the store's end`, 'TH_CERT_STORE', { expected: `<= ${blob.length - off} bytes` });
+    }
+    certificates.push(blob.slice(off, off + len));
+    off += len;
+  }
+  return { version, certificates };
+}
+
+function derLength(der: Uint8Array): number {
+  const l = der[1];
+  if (l < 0x80) return 2 + l;
+  const n = l & 0x7f;
+  let len = 0;
+  for (let i = 0; i < n; i++) len = (len << 8) | der[2 + i];
+  return 2 + n + len;
+}
+
+export function parseCertificate(der: Uint8Array): X509Certificate {
+  try {
+    return new X509Certificate(Uint8Array.from(der).buffer);
+  } catch (cause) {
+    throw new ProtocolError('l2', 'certificate is not valid DER X.509', 'TH_CERT_PARSE', { cause, frame: der.slice(0, 16) });
+  }
+}
+
+/** The chip's static X25519 public key (STPUB) from the device certificate. */
+export function chipPublicKey(store: CertStore): Uint8Array {
+  const cert = parseCertificate(store.certificates[0]);
+  const spki = new Uint8Array(cert.publicKey.rawData);
+  const algorithm = cert.publicKey.algorithm as { name?: string };
+  // SPKI of an X25519 key: 12-byte header (AlgorithmIdentifier 1.3.101.110) + BIT STRING of 32 bytes.
+  if (spki.length !== 44 || !(algorithm.name === 'X25519' || oidOf(spki) === X25519_OID)) {
+    throw new ProtocolError('l2', `device certificate key is not X25519 (${algorithm.name ?? 'unknown'}, ${spki.length}-byte SPKI)`, 'TH_CERT_KEY', {
+      expected: 'X25519 SubjectPublicKeyInfo',
+    });
+  }
+  return spki.slice(12);
+}
+
+function oidOf(spki: Uint8Array): string {
+  // 30 2a 30 05 06 03 2b 65 6e ...
+  return spki[4] === 0x06 && spki[5] === 0x03 && spki[6] === 0x2b && spki[7] === 0x65 && spki[8] === 0x6e ? X25519_OID : '';
+}

@@ -1,0 +1,31 @@
+/**
+ * What the driver needs from the physical side: chip select, SPI transfers, power, waits and a
+ * target reset. Implemented by TcpTransport (model servers and TCP-attached rigs).
+ */
+export interface ExchangeRecord {
+  seq: number;
+  /** Wall-clock time the request was sent (ms since epoch). */
+  time: number;
+  durationMs: number;
+  tag: number;
+  request: Uint8Array;
+  replyTag?: number;
+  reply?: Uint8Array;
+  error?: string;
+}
+
+export interface L1Transport {
+  csnLow(): Promise<void>;
+  csnHigh(): Promise<void>;
+  /** Full-duplex transfer: returns as many bytes as were sent. */
+  transfer(data: Uint8Array): Promise<Uint8Array>;
+  /** Clock out `length` filler bytes and return what the chip sends. */
+  read(length: number): Promise<Uint8Array>;
+  powerOn(): Promise<void>;
+  powerOff(): Promise<void>;
+  wait(ms: number): Promise<void>;
+  resetTarget(): Promise<void>;
+  close(): Promise<void>;
+  /** Called for every completed exchange (frame recording). */
+  onExchange?: (rec: ExchangeRecord) => void;
+}

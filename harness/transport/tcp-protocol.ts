@@ -1,0 +1,109 @@
+/**
+ * libtropic's tagged TCP protocol (hal/posix/tcp): TAG (1 byte), LENGTH (u16 LE), PAYLOAD.
+ * Every request gets exactly one reply; the reply echoes the tag, or carries EXCEPTION, INVALID or
+ * UNSUPPORTED. `TaggedFrameParser` is an explicit state machine (like ws's Receiver): bytes go in
+ * in whatever segments TCP delivers, complete frames come out, and a bad length is a coded error.
+ */
+import { ProtocolError } from '../errors.js';
+
+export const TAG = {
+  CSN_LOW: 0x01,
+  CSN_HIGH: 0x02,
+  SPI_SEND: 0x03,
+  POWER_ON: 0x04,
+  POWER_OFF: 0x05,
+  WAIT: 0x06,
+  RESET_TARGET: 0x10,
+  EXCEPTION: 0xf0,
+  INVALID: 0xfd,
+  UNSUPPORTED: 0xfe,
+} as const;
+export const TAG_NAMES: Record<number, string> = Object.fromEntries(Object.entries(TAG).map(([k, v]) => [v, k]));
+export const tagName = (t: number): string => TAG_NAMES[t] ?? `TAG_0x${t.toString(16).padStart(2, '0')}`;
+
+export const HEADER_SIZE = 3;
+/** Largest payload the protocol's u16 length can carry. */
+export const MAX_PAYLOAD_FIELD = 0xffff;
+/**
+ * Largest SPI transfer a host needs: CHIP_STATUS + STATUS + LEN + 252 data + 2 CRC = 257 bytes.
+ * The transport refuses to send or accept more unless configured otherwise.
+ */
+export const DEFAULT_MAX_PAYLOAD = 257;
+
+export interface TaggedFrame {
+  tag: number;
+  payload: Uint8Array;
+}
+
+export function encodeFrame(tag: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
+  if (payload.length > MAX_PAYLOAD_FIELD) throw new RangeError(`payload of ${payload.length} bytes does not fit the u16 length field`);
+  const out = new Uint8Array(HEADER_SIZE + payload.length);
+  out[0] = tag;
+  out[1] = payload.length & 0xff;
+  out[2] = payload.length >>> 8;
+  out.set(payload, HEADER_SIZE);
+  return out;
+}
+
+type ParserState = 'header' | 'payload';
+
+/** Incremental decoder for a byte stream of tagged frames. */
+export class TaggedFrameParser {
+  private state: ParserState = 'header';
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private tag = 0;
+  private length = 0;
+
+  constructor(private readonly maxPayload = MAX_PAYLOAD_FIELD) {}
+
+  /** True while a frame has started but not completed (a disconnect now is mid-frame). */
+  get midFrame(): boolean {
+    return this.state === 'payload' || this.buffered > 0;
+  }
+
+  /** Feed bytes; returns every frame completed by them. Throws ProtocolError on an oversize length. */
+  push(data: Uint8Array): TaggedFrame[] {
+    this.chunks.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    this.buffered += data.length;
+    const out: TaggedFrame[] = [];
+    for (;;) {
+      if (this.state === 'header') {
+        if (this.buffered < HEADER_SIZE) break;
+        const h = this.take(HEADER_SIZE);
+        this.tag = h[0];
+        this.length = h[1] | (h[2] << 8);
+        if (this.length > this.maxPayload) {
+          const tag = this.tag;
+          this.reset();
+          throw new ProtocolError('transport', `tagged frame ${tagName(tag)} declares ${this.length} payload bytes, limit is ${this.maxPayload}`, 'TH_TCP_OVERSIZE', {
+            frame: h,
+            expected: `length <= ${this.maxPayload}`,
+          });
+        }
+        this.state = 'payload';
+      }
+      if (this.state === 'payload') {
+        if (this.buffered < this.length) break;
+        out.push({ tag: this.tag, payload: this.take(this.length) });
+        this.state = 'header';
+      }
+    }
+    return out;
+  }
+
+  reset(): void {
+    this.state = 'header';
+    this.chunks = [];
+    this.buffered = 0;
+  }
+
+  private take(n: number): Uint8Array {
+    const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+    const head = new Uint8Array(all.subarray(0, n));
+    const rest = all.subarray(n);
+    this.chunks = rest.length ? [rest] : [];
+    this.buffered = rest.length;
+    return Uint8Array.from(head);
+  }
+}
