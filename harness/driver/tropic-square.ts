@@ -28,6 +28,8 @@ export interface TropicSquareOptions extends PollOptions {
   chunkSize?: number;
   /** Override the User Data slot size instead of deriving it from the RISC-V FW version. */
   userDataSlotSize?: number;
+  /** Called before operations that are irreversible on a real chip; throws to refuse them. */
+  guard?: (operation: string) => void;
 }
 
 export interface L3Reply {
@@ -297,12 +299,14 @@ export class TropicSquare {
     return this.command('memDataErase', { slot }, encode.rMemDataErase(slot), () => undefined);
   }
   pairingKeyWrite(slot: number, publicKey: Uint8Array): Promise<void> {
+    this.opts.guard?.('pairingKeyWrite');
     return this.command('pairingKeyWrite', { slot }, encode.pairingKeyWrite(slot, publicKey), () => undefined);
   }
   pairingKeyRead(slot: number): Promise<Uint8Array> {
     return this.command('pairingKeyRead', { slot }, encode.pairingKeyRead(slot), decode.pairingKeyRead);
   }
   pairingKeyInvalidate(slot: number): Promise<void> {
+    this.opts.guard?.('pairingKeyInvalidate');
     return this.command('pairingKeyInvalidate', { slot }, encode.pairingKeyInvalidate(slot), () => undefined);
   }
   rConfigWrite(address: number, value: number): Promise<void> {
@@ -315,6 +319,7 @@ export class TropicSquare {
     return this.command('rConfigErase', {}, encode.rConfigErase(), () => undefined);
   }
   iConfigWrite(address: number, bit: number): Promise<void> {
+    this.opts.guard?.('iConfigWrite');
     checkInt('bit', bit, 0, 31);
     return this.command('iConfigWrite', { address: hexAddr(address), bit }, encode.iConfigWrite(address, bit), () => undefined);
   }

@@ -1,0 +1,23 @@
+/** The embedded model on an ephemeral loopback port, in the worker's own process. */
+import { ModelServer } from '../model/server.js';
+import { loadModelConfig } from '../model/model-config.js';
+import { LogBuffer, type TargetHandle } from './target.js';
+
+export async function startEmbedded(configFile?: string): Promise<TargetHandle> {
+  const logs = new LogBuffer();
+  const server = await new ModelServer({
+    port: 0,
+    config: loadModelConfig(configFile),
+    log: (level, msg) => logs.push(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg}`),
+  }).start();
+  return {
+    kind: 'embedded',
+    name: `embedded model @127.0.0.1:${server.port}`,
+    host: '127.0.0.1',
+    port: server.port,
+    resetMode: 'memory',
+    resetChip: () => server.resetChip('fresh chip for a test'),
+    drainLogs: () => logs.drain(),
+    stop: () => server.close(),
+  };
+}

@@ -1,0 +1,33 @@
+/** A target: something that speaks libtropic's tagged TCP protocol for one worker slot. */
+import type { TargetKind } from '../config/env.js';
+
+export interface TargetHandle {
+  kind: TargetKind;
+  name: string;
+  host: string;
+  port: number;
+  /**
+   * How a test gets a fresh chip: 'memory' (rebuild in process), 'reset-target' (RESET_TARGET tag,
+   * ts-tvl rebuilds from its configuration) or 'none' (a real chip: specs restore what they change).
+   */
+  resetMode: 'memory' | 'reset-target' | 'none';
+  resetChip?(): void;
+  /** Log lines produced since the last call (model and server logs). */
+  drainLogs(): string;
+  stop(): Promise<void>;
+}
+
+/** Bounded log buffer shared by targets. */
+export class LogBuffer {
+  private lines: string[] = [];
+  constructor(private readonly max = 20_000) {}
+  push(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length > this.max) this.lines.splice(0, this.lines.length - this.max);
+  }
+  drain(): string {
+    const out = this.lines.join('\n');
+    this.lines = [];
+    return out ? out + '\n' : '';
+  }
+}
