@@ -85,7 +85,7 @@ export class TropicSquare {
   // ---- raw layers ------------------------------------------------------------------------------
 
   /** Raw L1: one chip-select window, bytes out, bytes back. */
-  rawTransfer(bytes: Uint8Array): Promise<Uint8Array> {
+  async rawTransfer(bytes: Uint8Array): Promise<Uint8Array> {
     return this.link.writeRaw(bytes);
   }
 
@@ -106,14 +106,14 @@ export class TropicSquare {
 
   // ---- L2 requests -----------------------------------------------------------------------------
 
-  getInfo(objectId: number, blockIndex = 0): Promise<Uint8Array> {
+  async getInfo(objectId: number, blockIndex = 0): Promise<Uint8Array> {
     checkInt('objectId', objectId, 0, 255);
     checkInt('blockIndex', blockIndex, 0, 255);
     return this.l2(L2_REQ.GET_INFO, Uint8Array.of(objectId, blockIndex));
   }
 
   /** Certificate store: reads only the blocks its header says are used. */
-  certificateStore(): Promise<CertStore> {
+  async certificateStore(): Promise<CertStore> {
     return this.step('certificateStore', {}, async () => {
       if (this.certStoreCache) return this.certStoreCache;
       const first = await this.getInfo(GET_INFO_OBJECT.X509_CERTIFICATE, 0);
@@ -133,18 +133,18 @@ export class TropicSquare {
     this.chipPubCache ??= chipPublicKey(await this.certificateStore());
     return this.chipPubCache;
   }
-  chipId(): Promise<ChipId> {
+  async chipId(): Promise<ChipId> {
     return this.step('chipId', {}, async () => decodeChipId(await this.getInfo(GET_INFO_OBJECT.CHIP_ID)));
   }
-  riscvFwVersion(): Promise<FwVersion> {
+  async riscvFwVersion(): Promise<FwVersion> {
     return this.step('riscvFwVersion', {}, async () => decodeFwVersion(await this.getInfo(GET_INFO_OBJECT.RISCV_FW_VERSION)));
   }
-  spectFwVersion(): Promise<FwVersion> {
+  async spectFwVersion(): Promise<FwVersion> {
     return this.step('spectFwVersion', {}, async () => decodeFwVersion(await this.getInfo(GET_INFO_OBJECT.SPECT_FW_VERSION)));
   }
 
   /** Noise KK1 handshake on a pairing slot; the private key stays in this process. */
-  startSecureSession(slot: number, pairingPrivateKey: Uint8Array, pairingPublicKey?: Uint8Array): Promise<void> {
+  async startSecureSession(slot: number, pairingPrivateKey: Uint8Array, pairingPublicKey?: Uint8Array): Promise<void> {
     checkInt('slot', slot, 0, LIMITS.PAIRING_SLOTS - 1);
     checkBytes('pairingPrivateKey', pairingPrivateKey, 32);
     if (pairingPublicKey) checkBytes('pairingPublicKey', pairingPublicKey, 32);
@@ -169,20 +169,20 @@ export class TropicSquare {
     });
   }
 
-  abortSecureSession(): Promise<void> {
+  async abortSecureSession(): Promise<void> {
     return this.step('abortSecureSession', {}, async () => {
       await this.l2(L2_REQ.ENCRYPTED_SESSION_ABT);
       this.dropSession();
     });
   }
-  sleep(kind: number = SLEEP_KIND.SLEEP_MODE): Promise<void> {
+  async sleep(kind: number = SLEEP_KIND.SLEEP_MODE): Promise<void> {
     return this.step('sleep', { kind }, async () => {
       await this.l2(L2_REQ.SLEEP, Uint8Array.of(checkInt('kind', kind, 0, 255)));
       this.dropSession();
     });
   }
   /** Startup_Req: REBOOT (1) or MAINTENANCE_REBOOT (3). Ends the session. */
-  reboot(mode: number = STARTUP_ID.REBOOT): Promise<void> {
+  async reboot(mode: number = STARTUP_ID.REBOOT): Promise<void> {
     return this.step('reboot', { mode }, async () => {
       await this.l2(L2_REQ.STARTUP, Uint8Array.of(checkInt('mode', mode, 0, 255)));
       this.dropSession();
@@ -190,11 +190,11 @@ export class TropicSquare {
     });
   }
   /** Get_Log_Req: one log message (may be empty). */
-  getLog(): Promise<Uint8Array> {
+  async getLog(): Promise<Uint8Array> {
     return this.step('getLog', {}, () => this.l2(L2_REQ.GET_LOG));
   }
   /** Resend_Req: the chip repeats its last response, returned unchecked. */
-  resend(): Promise<L2Response> {
+  async resend(): Promise<L2Response> {
     return this.step('resend', {}, () => this.link.request(L2_REQ.RESEND));
   }
 
@@ -257,29 +257,29 @@ export class TropicSquare {
     });
   }
 
-  ping(data: Uint8Array): Promise<Uint8Array> {
+  async ping(data: Uint8Array): Promise<Uint8Array> {
     return this.command('ping', { length: data.length }, encode.ping(data), decode.ping);
   }
-  random(count: number): Promise<Uint8Array> {
+  async random(count: number): Promise<Uint8Array> {
     return this.command('random', { count }, encode.randomValueGet(count), decode.randomValueGet);
   }
-  eccKeyGenerate(slot: number, curve: CurveName): Promise<void> {
+  async eccKeyGenerate(slot: number, curve: CurveName): Promise<void> {
     return this.command('eccKeyGenerate', { slot, curve }, encode.eccKeyGenerate(slot, curve), () => undefined);
   }
   /** Stores a private key; the key is never put in a step or an error. */
-  eccKeyStore(slot: number, curve: CurveName, privateKey: Uint8Array): Promise<void> {
+  async eccKeyStore(slot: number, curve: CurveName, privateKey: Uint8Array): Promise<void> {
     return this.command('eccKeyStore', { slot, curve }, encode.eccKeyStore(slot, curve, privateKey), () => undefined);
   }
-  eccKeyRead(slot: number): Promise<EccKeyInfo> {
+  async eccKeyRead(slot: number): Promise<EccKeyInfo> {
     return this.command('eccKeyRead', { slot }, encode.eccKeyRead(slot), decode.eccKeyRead);
   }
-  eccKeyErase(slot: number): Promise<void> {
+  async eccKeyErase(slot: number): Promise<void> {
     return this.command('eccKeyErase', { slot }, encode.eccKeyErase(slot), () => undefined);
   }
-  ecdsaSign(slot: number, hash: Uint8Array): Promise<Signature> {
+  async ecdsaSign(slot: number, hash: Uint8Array): Promise<Signature> {
     return this.command('ecdsaSign', { slot }, encode.ecdsaSign(slot, hash), decode.signature);
   }
-  eddsaSign(slot: number, message: Uint8Array): Promise<Signature> {
+  async eddsaSign(slot: number, message: Uint8Array): Promise<Signature> {
     return this.command('eddsaSign', { slot, length: message.length }, encode.eddsaSign(slot, message), decode.signature);
   }
   /** User Data slot size: 444 bytes on RISC-V FW 1.x, 475 on FW 2.x (User API 1.4.0). */
@@ -292,38 +292,38 @@ export class TropicSquare {
     const max = await this.userDataSlotSize();
     return this.command('memDataWrite', { slot, length: data.length }, encode.rMemDataWrite(slot, data, max), () => undefined);
   }
-  memDataRead(slot: number): Promise<Uint8Array> {
+  async memDataRead(slot: number): Promise<Uint8Array> {
     return this.command('memDataRead', { slot }, encode.rMemDataRead(slot), decode.rMemDataRead);
   }
-  memDataErase(slot: number): Promise<void> {
+  async memDataErase(slot: number): Promise<void> {
     return this.command('memDataErase', { slot }, encode.rMemDataErase(slot), () => undefined);
   }
-  pairingKeyWrite(slot: number, publicKey: Uint8Array): Promise<void> {
+  async pairingKeyWrite(slot: number, publicKey: Uint8Array): Promise<void> {
     this.opts.guard?.('pairingKeyWrite');
     return this.command('pairingKeyWrite', { slot }, encode.pairingKeyWrite(slot, publicKey), () => undefined);
   }
-  pairingKeyRead(slot: number): Promise<Uint8Array> {
+  async pairingKeyRead(slot: number): Promise<Uint8Array> {
     return this.command('pairingKeyRead', { slot }, encode.pairingKeyRead(slot), decode.pairingKeyRead);
   }
-  pairingKeyInvalidate(slot: number): Promise<void> {
+  async pairingKeyInvalidate(slot: number): Promise<void> {
     this.opts.guard?.('pairingKeyInvalidate');
     return this.command('pairingKeyInvalidate', { slot }, encode.pairingKeyInvalidate(slot), () => undefined);
   }
-  rConfigWrite(address: number, value: number): Promise<void> {
+  async rConfigWrite(address: number, value: number): Promise<void> {
     return this.command('rConfigWrite', { address: hexAddr(address), value }, encode.rConfigWrite(address, value), () => undefined);
   }
-  rConfigRead(address: number): Promise<number> {
+  async rConfigRead(address: number): Promise<number> {
     return this.command('rConfigRead', { address: hexAddr(address) }, encode.rConfigRead(address), decode.configRead);
   }
-  rConfigErase(): Promise<void> {
+  async rConfigErase(): Promise<void> {
     return this.command('rConfigErase', {}, encode.rConfigErase(), () => undefined);
   }
-  iConfigWrite(address: number, bit: number): Promise<void> {
+  async iConfigWrite(address: number, bit: number): Promise<void> {
     this.opts.guard?.('iConfigWrite');
     checkInt('bit', bit, 0, 31);
     return this.command('iConfigWrite', { address: hexAddr(address), bit }, encode.iConfigWrite(address, bit), () => undefined);
   }
-  iConfigRead(address: number): Promise<number> {
+  async iConfigRead(address: number): Promise<number> {
     return this.command('iConfigRead', { address: hexAddr(address) }, encode.iConfigRead(address), decode.configRead);
   }
   /** Read a CO and decode its named fields. */
@@ -332,16 +332,16 @@ export class TropicSquare {
     const v = await this.rConfigRead(address);
     return reg ? decodeRegister(reg, v) : { value: v };
   }
-  mcounterInit(index: number, value: number): Promise<void> {
+  async mcounterInit(index: number, value: number): Promise<void> {
     return this.command('mcounterInit', { index, value }, encode.mcounterInit(index, value), () => undefined);
   }
-  mcounterUpdate(index: number): Promise<void> {
+  async mcounterUpdate(index: number): Promise<void> {
     return this.command('mcounterUpdate', { index }, encode.mcounterUpdate(index), () => undefined);
   }
-  mcounterGet(index: number): Promise<number> {
+  async mcounterGet(index: number): Promise<number> {
     return this.command('mcounterGet', { index }, encode.mcounterGet(index), decode.mcounterGet);
   }
-  macAndDestroy(slot: number, data: Uint8Array): Promise<Uint8Array> {
+  async macAndDestroy(slot: number, data: Uint8Array): Promise<Uint8Array> {
     return this.command('macAndDestroy', { slot }, encode.macAndDestroy(slot, data), decode.macAndDestroy);
   }
 

@@ -140,14 +140,19 @@ export class TropicModel implements RequestProcessor {
   /** Chunked Encrypted_Cmd_Req: gather the packet, decrypt, run the command, chunk the result. */
   encryptedCommand(chunk: Uint8Array): Uint8Array[] {
     if (this.config.activateEncryption && !this.cipher) return [encodeResponse(L2_STATUS.NO_SESSION)];
+    // SIZE may itself arrive split across chunks (L3_CHUNK is 1..252 bytes): gather 2 bytes first.
+    this.cmdChunks.push(chunk);
+    let have = this.cmdChunks.reduce((n, c) => n + c.length, 0);
     if (this.cmdTotal === 0) {
-      if (chunk.length < 2 + TAG_LEN) throw new Error(`first L3 chunk of ${chunk.length} bytes cannot hold SIZE and TAG`);
-      this.cmdTotal = 2 + readU16le(chunk) + TAG_LEN;
+      if (have < 2) return [encodeResponse(L2_STATUS.REQ_CONT)];
+      this.cmdTotal = 2 + readU16le(concat(...this.cmdChunks)) + TAG_LEN;
     }
-    const have = this.cmdChunks.reduce((n, c) => n + c.length, 0);
-    this.cmdChunks.push(chunk.subarray(0, Math.max(0, this.cmdTotal - have)));
-    if (have + chunk.length < this.cmdTotal) return [encodeResponse(L2_STATUS.REQ_CONT)];
-    const packet = concat(...this.cmdChunks);
+    if (have < this.cmdTotal) return [encodeResponse(L2_STATUS.REQ_CONT)];
+    if (have > this.cmdTotal) {
+      this.log('info', `L3 chunks carry ${have - this.cmdTotal} bytes beyond the packet; ignored`);
+      have = this.cmdTotal;
+    }
+    const packet = concat(...this.cmdChunks).subarray(0, this.cmdTotal);
     this.resetCommandBuffer();
     const sealed = packet.subarray(2);
     let plain: Uint8Array | undefined;
