@@ -17,7 +17,10 @@ const bytes = (name: string, min: number, max = min) =>
   z.custom<Uint8Array>((v) => v instanceof Uint8Array && v.length >= min && v.length <= max, {
     message: `${name} must be !!binary of ${min === max ? `${min}` : `${min}..${max}`} bytes`,
   });
-const keyOrPath = (name: string) => z.union([bytes(name, 32), z.string().regex(/\.(pem|der)$/i, `${name} path must end in .pem or .der`)]);
+const keyOrPath = (name: string) =>
+  z.custom<Uint8Array | string>((v) => (v instanceof Uint8Array && v.length === 32) || (typeof v === 'string' && /\.(pem|der)$/i.test(v)), {
+    message: `${name} must be !!binary of 32 bytes or a path to a .pem/.der key file`,
+  });
 const idx = (max: number) => z.coerce.number().int().min(0).max(max);
 const registerNames = CONFIG_REGISTERS.map((r) => r.name.toLowerCase());
 const configObject = z.record(z.string(), z.number().int().min(0).max(0xffffffff)).superRefine((o, ctx) => {
@@ -32,7 +35,9 @@ const eccKey = z.union([
 export const modelConfigSchema = z.strictObject({
   s_t_priv: keyOrPath('s_t_priv'),
   s_t_pub: keyOrPath('s_t_pub').optional(),
-  x509_certificate: z.union([bytes('x509_certificate', 1, 3840), z.string().regex(/\.(pem|der)$/i, 'x509_certificate path must end in .pem or .der')]),
+  x509_certificate: z.custom<Uint8Array | string>((v) => (v instanceof Uint8Array && v.length >= 1 && v.length <= 3840) || (typeof v === 'string' && /\.(pem|der)$/i.test(v)), {
+    message: 'x509_certificate must be !!binary of 1..3840 bytes (a certificate store or one DER certificate) or a path to a .pem/.der certificate',
+  }),
   i_pairing_keys: z.record(z.string(), z.strictObject({ value: bytes('value', 32).optional(), state: z.enum(['blank', 'written', 'invalid']).optional() })).optional(),
   r_config: configObject.optional(),
   i_config: configObject.optional(),

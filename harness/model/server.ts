@@ -10,7 +10,6 @@
  */
 import net from 'node:net';
 import { writeFileSync } from 'node:fs';
-import { ProtocolError } from '../errors.js';
 import { TAG, TaggedFrameParser, encodeFrame, tagName, MAX_PAYLOAD_FIELD } from '../transport/tcp-protocol.js';
 import { TropicModel, type ModelLog } from './chip.js';
 import { dumpModelConfig, loadModelConfig, type ModelConfig } from './model-config.js';
@@ -114,38 +113,19 @@ export class ModelServer {
     this.active = sock;
     this.stats.connections++;
     this.log('info', `client ${who} connected`);
-    const parser = new TaggedFrameParser(this.maxPayload);
-    let draining = 0;
+    const parser = new TaggedFrameParser(this.maxPayload, 'discard');
     sock.on('data', (chunk: Buffer) => {
-      let data: Uint8Array = chunk;
-      if (draining > 0) {
-        const n = Math.min(draining, data.length);
-        draining -= n;
-        data = data.subarray(n);
-        if (draining === 0) sock.write(encodeFrame(TAG.EXCEPTION));
-        if (data.length === 0) return;
-      }
-      try {
-        for (const f of parser.push(data)) sock.write(this.handle(f.tag, f.payload));
-      } catch (e) {
-        if (e instanceof ProtocolError && e.code === 'TH_TCP_OVERSIZE') {
+      for (const f of parser.push(chunk)) {
+        if (f.oversize !== undefined) {
           this.stats.protocolErrors++;
-          const h = e.frame!;
-          const declared = h[1] | (h[2] << 8);
-          this.log('warn', `client ${who}: ${e.message}; draining the payload and answering EXCEPTION`);
-          // bytes of this frame already received after its header belong to the drained payload
-          draining = declared;
-          parser.reset();
-          if (draining === 0) sock.write(encodeFrame(TAG.EXCEPTION));
-        } else {
-          this.log('error', `client ${who}: ${(e as Error).message}`);
-          sock.destroy();
-        }
+          this.log('warn', `client ${who}: ${tagName(f.tag)} declared ${f.oversize} payload bytes, limit ${this.maxPayload}; payload discarded, answered EXCEPTION`);
+          sock.write(encodeFrame(TAG.EXCEPTION));
+        } else sock.write(this.handle(f.tag, f.payload));
       }
     });
     sock.on('error', (e) => this.log('warn', `client ${who}: socket error ${e.message}`));
     sock.on('close', () => {
-      if (parser.midFrame || draining > 0) {
+      if (parser.midFrame) {
         this.stats.protocolErrors++;
         this.log('warn', `client ${who} disconnected mid-frame; partial frame dropped`);
       }

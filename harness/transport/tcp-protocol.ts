@@ -33,6 +33,8 @@ export const DEFAULT_MAX_PAYLOAD = 257;
 export interface TaggedFrame {
   tag: number;
   payload: Uint8Array;
+  /** Set (to the declared length) when the frame was over the limit and its payload discarded. */
+  oversize?: number;
 }
 
 export function encodeFrame(tag: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
@@ -45,7 +47,7 @@ export function encodeFrame(tag: number, payload: Uint8Array = new Uint8Array(0)
   return out;
 }
 
-type ParserState = 'header' | 'payload';
+type ParserState = 'header' | 'payload' | 'discard';
 
 /** Incremental decoder for a byte stream of tagged frames. */
 export class TaggedFrameParser {
@@ -54,12 +56,17 @@ export class TaggedFrameParser {
   private buffered = 0;
   private tag = 0;
   private length = 0;
+  private oversizeSkipped = 0;
 
-  constructor(private readonly maxPayload = MAX_PAYLOAD_FIELD) {}
+  /**
+   * `throw`: an oversize length raises TH_TCP_OVERSIZE (a client cannot trust the stream).
+   * `discard`: the payload is skipped and a frame marked `oversize` is returned (a server stays in sync).
+   */
+  constructor(private readonly maxPayload = MAX_PAYLOAD_FIELD, private readonly onOversize: 'throw' | 'discard' = 'throw') {}
 
   /** True while a frame has started but not completed (a disconnect now is mid-frame). */
   get midFrame(): boolean {
-    return this.state === 'payload' || this.buffered > 0;
+    return this.state !== 'header' || this.buffered > 0;
   }
 
   /** Feed bytes; returns every frame completed by them. Throws ProtocolError on an oversize length. */
@@ -73,7 +80,9 @@ export class TaggedFrameParser {
         const h = this.take(HEADER_SIZE);
         this.tag = h[0];
         this.length = h[1] | (h[2] << 8);
-        if (this.length > this.maxPayload) {
+        if (this.length > this.maxPayload && this.onOversize === 'discard') {
+          this.state = 'discard';
+        } else if (this.length > this.maxPayload) {
           const tag = this.tag;
           this.reset();
           throw new ProtocolError('transport', `tagged frame ${tagName(tag)} declares ${this.length} payload bytes, limit is ${this.maxPayload}`, 'TH_TCP_OVERSIZE', {
@@ -81,7 +90,18 @@ export class TaggedFrameParser {
             expected: `length <= ${this.maxPayload}`,
           });
         }
-        this.state = 'payload';
+        else this.state = 'payload';
+      }
+      if (this.state === 'discard') {
+        const n = Math.min(this.length, this.buffered);
+        this.take(n);
+        this.length -= n;
+        this.oversizeSkipped += n;
+        if (this.length > 0) break;
+        out.push({ tag: this.tag, payload: new Uint8Array(0), oversize: this.oversizeSkipped });
+        this.oversizeSkipped = 0;
+        this.state = 'header';
+        continue;
       }
       if (this.state === 'payload') {
         if (this.buffered < this.length) break;

@@ -59,6 +59,8 @@ export class TcpTransport extends EventEmitter implements L1Transport {
   private linkError?: Error;
   private _state: ConnectionState = 'connecting';
   private reconnects = 0;
+  private local?: string;
+  private remote?: string;
 
   private constructor(opts: TcpTransportOptions) {
     super();
@@ -82,11 +84,12 @@ export class TcpTransport extends EventEmitter implements L1Transport {
   get state(): ConnectionState {
     return this._state;
   }
+  /** Addresses of the current (or last) connection; kept after it closes, for reports. */
   get localAddress(): string | undefined {
-    return this.socket ? `${this.socket.localAddress}:${this.socket.localPort}` : undefined;
+    return this.local;
   }
   get remoteAddress(): string | undefined {
-    return this.socket ? `${this.socket.remoteAddress}:${this.socket.remotePort}` : undefined;
+    return this.remote;
   }
   /** Number of exchanges sent so far (the next exchange gets this sequence number). */
   get sequence(): number {
@@ -124,6 +127,8 @@ export class TcpTransport extends EventEmitter implements L1Transport {
 
   private attach(sock: net.Socket): void {
     sock.setNoDelay(true);
+    this.local = `${sock.localAddress}:${sock.localPort}`;
+    this.remote = `${sock.remoteAddress}:${sock.remotePort}`;
     this.parser.reset();
     this.inbox = [];
     sock.on('data', (d: Buffer) => {

@@ -1,0 +1,168 @@
+/**
+ * TcpTransport against real loopback TCP servers that split, merge, delay, drop and misanswer
+ * replies. No mocks: each scenario is a small net.Server speaking the tagged protocol.
+ */
+import net from 'node:net';
+import { test, expect } from '@playwright/test';
+import { TcpTransport, type StateEvent } from '../transport/tcp-transport.js';
+import { TAG, TaggedFrameParser, encodeFrame } from '../transport/tcp-protocol.js';
+import { TransportError, TransportTagError, TimeoutError, ProtocolError } from '../errors.js';
+
+type Behaviour = (sock: net.Socket, tag: number, payload: Uint8Array, n: number) => void;
+
+async function server(behaviour: Behaviour): Promise<{ port: number; close: () => Promise<void>; connections: () => number }> {
+  let n = 0;
+  let conns = 0;
+  const socks = new Set<net.Socket>();
+  const srv = net.createServer((sock) => {
+    conns++;
+    socks.add(sock);
+    sock.on('close', () => socks.delete(sock));
+    const p = new TaggedFrameParser();
+    sock.on('data', (d) => {
+      for (const f of p.push(d)) behaviour(sock, f.tag, f.payload, n++);
+    });
+    sock.on('error', () => {});
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return {
+    port: (srv.address() as net.AddressInfo).port,
+    connections: () => conns,
+    close: () => new Promise<void>((r) => (socks.forEach((s) => s.destroy()), srv.close(() => r()))),
+  };
+}
+
+const echo: Behaviour = (sock, tag, payload) => sock.write(encodeFrame(tag, tag === TAG.SPI_SEND ? payload.map((b) => b ^ 0xff) : new Uint8Array(0)));
+
+test('a reply split into single-byte segments is framed exactly', async () => {
+  const s = await server((sock, tag, payload) => {
+    const f = encodeFrame(tag, payload);
+    f.forEach((b, i) => setTimeout(() => sock.write(Uint8Array.of(b)), i));
+  });
+  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port });
+  expect(await t.transfer(Uint8Array.of(1, 2, 3, 4, 5))).toEqual(Uint8Array.of(1, 2, 3, 4, 5));
+  await t.close();
+  await s.close();
+});
+
+test('two frames arriving in one segment are both delivered, in order', () => {
+  const p = new TaggedFrameParser();
+  const both = new Uint8Array([...encodeFrame(TAG.SPI_SEND, Uint8Array.of(7)), ...encodeFrame(TAG.WAIT)]);
+  const frames = p.push(both.subarray(0, 2)).concat(p.push(both.subarray(2)));
+  expect(frames.map((f) => f.tag)).toEqual([TAG.SPI_SEND, TAG.WAIT]);
+  expect(frames[0].payload).toEqual(Uint8Array.of(7));
+  expect(p.midFrame).toBe(false);
+});
+
+test('a delayed reply within the timeout is accepted; sequence numbers count every exchange', async () => {
+  const s = await server((sock, tag, payload) => setTimeout(() => echo(sock, tag, payload, 0), 150));
+  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port, ioTimeoutMs: 1000 });
+  const seqs: number[] = [];
+  t.on('exchange', (r: { seq: number }) => seqs.push(r.seq));
+  await t.csnLow();
+  expect(await t.transfer(Uint8Array.of(0))).toEqual(Uint8Array.of(0xff));
+  await t.csnHigh();
+  expect(seqs).toEqual([0, 1, 2]);
+  await t.close();
+  await s.close();
+});
+
+test('no reply: bounded receive retries, then a TimeoutError', async () => {
+  const s = await server(() => {});
+  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port, ioTimeoutMs: 100, receiveRetries: 2 });
+  const started = performance.now();
+  const e = await t.csnLow().catch((x: unknown) => x);
+  expect(e).toBeInstanceOf(TimeoutError);
+  expect((e as Error).message).toContain('3 waits of 100 ms');
+  expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+  await t.close();
+  await s.close();
+});
+
+for (const [answer, code] of [[TAG.EXCEPTION, 'TH_TCP_EXCEPTION'], [TAG.INVALID, 'TH_TCP_INVALID'], [TAG.UNSUPPORTED, 'TH_TCP_UNSUPPORTED']] as const) {
+  test(`answer tag 0x${answer.toString(16)} becomes ${code} naming the tag sent`, async () => {
+    const s = await server((sock) => sock.write(encodeFrame(answer)));
+    const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port });
+    const e = (await t.powerOn().catch((x: unknown) => x)) as TransportTagError;
+    expect(e).toBeInstanceOf(TransportTagError);
+    expect(e.code).toBe(code);
+    expect(e.sentTag).toBe(TAG.POWER_ON);
+    expect(e.message).toContain('POWER_ON');
+    await t.close();
+    await s.close();
+  });
+}
+
+test('a reply tag that does not echo the request is a ProtocolError', async () => {
+  const s = await server((sock) => sock.write(encodeFrame(TAG.WAIT)));
+  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port });
+  const e = (await t.csnHigh().catch((x: unknown) => x)) as ProtocolError;
+  expect(e.code).toBe('TH_TCP_TAG_MISMATCH');
+  await t.close();
+  await s.close();
+});
+
+test('an SPI reply of the wrong length is a ProtocolError carrying the reply', async () => {
+  const s = await server((sock, tag) => sock.write(encodeFrame(tag, Uint8Array.of(1))));
+  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port });
+  const e = (await t.transfer(Uint8Array.of(1, 2)).catch((x: unknown) => x)) as ProtocolError;
+  expect(e.code).toBe('TH_TCP_SPI_LENGTH');
+  expect(e.frame).toEqual(Uint8Array.of(1));
+  await t.close();
+  await s.close();
+});
+
+test('payloads over the maximum are refused before sending', async () => {
+  const s = await server(echo);
+  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port, maxPayload: 16 });
+  const e = (await t.transfer(new Uint8Array(17)).catch((x: unknown) => x)) as TransportError;
+  expect(e.code).toBe('TH_TCP_PAYLOAD');
+  expect(t.sequence).toBe(0);
+  await t.close();
+  await s.close();
+});
+
+test('an oversize reply length is refused', async () => {
+  const s = await server((sock) => sock.write(Uint8Array.of(TAG.SPI_SEND, 0xff, 0xff)));
+  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port, maxPayload: 257 });
+  const e = (await t.transfer(Uint8Array.of(1)).catch((x: unknown) => x)) as ProtocolError;
+  expect(e.code).toBe('TH_TCP_OVERSIZE');
+  await t.close();
+  await s.close();
+});
+
+test('connect failure reports every address tried', async () => {
+  const s = await server(echo);
+  const port = s.port;
+  await s.close();
+  const e = (await TcpTransport.connect({ host: 'localhost', port, connectTimeoutMs: 500 }).catch((x: unknown) => x)) as TransportError;
+  expect(e.code).toBe('TH_TCP_CONNECT');
+  expect(e.message).toMatch(/tried \d+ address/);
+  expect(e.message).toContain(`:${port}`);
+});
+
+test('opt-in reconnect: the link drops once, the exchange is retried and the state is degraded', async () => {
+  const s = await server((sock, tag, payload, n) => (n === 1 ? sock.destroy() : echo(sock, tag, payload, n)));
+  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port, reconnect: true });
+  const states: StateEvent[] = [];
+  t.on('state', (e: StateEvent) => states.push(e));
+  await t.csnLow();
+  await t.csnHigh(); // server drops the link on this one
+  expect(s.connections()).toBe(2);
+  expect(t.state).toBe('degraded');
+  expect(states.map((x) => x.state)).toContain('degraded');
+  await t.close();
+  await t.close(); // idempotent
+  expect(t.state).toBe('closed');
+  await s.close();
+});
+
+test('without reconnect, a dropped link fails the exchange with TH_TCP_CLOSED', async () => {
+  const s = await server((sock) => sock.destroy());
+  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port });
+  const e = (await t.csnLow().catch((x: unknown) => x)) as TransportError;
+  expect(e.code).toBe('TH_TCP_CLOSED');
+  expect(t.localAddress).toMatch(/^127\.0\.0\.1:\d+$/);
+  await t.close();
+  await s.close();
+});
