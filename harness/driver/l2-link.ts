@@ -16,7 +16,15 @@ export interface PollOptions {
   pollDelayMs?: number;
   /** Time budget for one response. */
   responseTimeoutMs?: number;
+  /**
+   * 'single': one transfer clocks out CHIP_STATUS and a maximum-size frame (fewest round trips).
+   * 'split': CHIP_STATUS, then STATUS+RSP_LEN, then the rest, as libtropic reads.
+   */
+  readMode?: 'single' | 'split';
 }
+
+/** CHIP_STATUS + STATUS + RSP_LEN + 252 data + 2 CRC. */
+const MAX_READ = 1 + 2 + 252 + 2;
 
 export class L2Link {
   readonly poll: Required<PollOptions>;
@@ -26,7 +34,7 @@ export class L2Link {
   busyPolls = 0;
 
   constructor(readonly transport: L1Transport, poll: PollOptions = {}) {
-    this.poll = { maxPolls: 200, pollDelayMs: 0, responseTimeoutMs: 10_000, ...poll };
+    this.poll = { maxPolls: 200, pollDelayMs: 0, responseTimeoutMs: 10_000, readMode: 'single', ...poll };
   }
 
   /** Send raw bytes in one chip-select window; returns the bytes clocked back (first is CHIP_STATUS). */
@@ -54,6 +62,20 @@ export class L2Link {
       await this.transport.csnLow();
       let done = false;
       try {
+        if (this.poll.readMode === 'single') {
+          const req = new Uint8Array(MAX_READ);
+          req[0] = L2_REQ.GET_RESPONSE;
+          const back = await this.transport.transfer(req);
+          const st = back[0];
+          this.lastChipStatus = st;
+          if (decodeChipStatus(st).alarm) throw new ProtocolError('l1', `chip is in ALARM mode: CHIP_STATUS ${describeChipStatus(st)}`, 'TH_L1_ALARM', { frame: back.subarray(0, 1) });
+          if (!decodeChipStatus(st).ready || back[1] === L2_STATUS.NO_RESP) {
+            this.busyPolls++;
+            continue;
+          }
+          done = true;
+          return decodeResponse(back.slice(1, 1 + back[2] + 4));
+        }
         const st = (await this.transport.transfer(Uint8Array.of(L2_REQ.GET_RESPONSE)))[0];
         this.lastChipStatus = st;
         const cs = decodeChipStatus(st);

@@ -185,7 +185,7 @@ function loadKey(): Uint8Array {
 }
 
 test.beforeAll(async () => {
-  const { loadPairingKey } = await import('../../fixtures/index.js');
+  const { loadPairingKey } = await import('../config/pairing-key.js');
   const { resolveConfig } = await import('../config/env.js');
   (globalThis as { __sh0?: Uint8Array }).__sh0 = loadPairingKey(resolveConfig({}));
 });
