@@ -47,7 +47,8 @@ export async function withRConfig(ts: TropicSquare, slot: number, key: Uint8Arra
   try {
     await body();
   } finally {
-    if (!ts.hasSession) await ts.startSecureSession(slot, key);
+    // the body may have ended the session on the chip (sleep, reboot, tag errors): start afresh
+    await ts.startSecureSession(slot, key);
     await apply(snapshot);
     await ts.reboot();
   }

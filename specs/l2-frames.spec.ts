@@ -1,4 +1,5 @@
 /** L2 request/response frames: lengths, CRC, unknown requests, Get_Info, Resend, Sleep, Startup, Get_Log. */
+import { x25519 } from '@noble/curves/ed25519';
 import { test, expect, spec, knownFinding } from '../fixtures/index.js';
 import { GET_INFO_OBJECT, L2_REQ, L2_REQ_LEN, L2_STATUS, CERT_BLOCKS, encodeRequest, requestName } from '../harness/protocol/l2.js';
 import { crc16 } from '../harness/protocol/crc16.js';
@@ -13,7 +14,8 @@ const DS = 'Datasheet vA.11';
 /** A valid payload for each fixed-length request (used for the wrong-length and wrong-CRC specs). */
 const VALID: Record<number, Uint8Array> = {
   [L2_REQ.GET_INFO]: Uint8Array.of(GET_INFO_OBJECT.CHIP_ID, 0),
-  [L2_REQ.HANDSHAKE]: new Uint8Array(33),
+  // a valid ephemeral key for slot 0 (an all-zero key is a separate spec)
+  [L2_REQ.HANDSHAKE]: Uint8Array.of(...x25519.getPublicKey(x25519.utils.randomPrivateKey()), 0),
   [L2_REQ.ENCRYPTED_SESSION_ABT]: new Uint8Array(0),
   [L2_REQ.RESEND]: new Uint8Array(0),
   [L2_REQ.SLEEP]: Uint8Array.of(0x05),

@@ -247,10 +247,18 @@ const L2_HANDLERS: Record<number, L2Handler> = {
     const shPub = chip.memory.pairing[slot].value;
     const etPriv = chip.random(32);
     const etPub = x25519Public(etPriv);
-    const keys = deriveSession({
-      pairingSlot: slot, shPub, stPub: chip.config.sTPub, ehPub, etPub,
-      ehEt: x25519Shared(etPriv, ehPub), shEt: x25519Shared(etPriv, shPub), ehSt: x25519Shared(chip.config.sTPriv, ehPub),
-    });
+    let ehEt: Uint8Array, shEt: Uint8Array, ehSt: Uint8Array;
+    try {
+      ehEt = x25519Shared(etPriv, ehPub);
+      shEt = x25519Shared(etPriv, shPub);
+      ehSt = x25519Shared(chip.config.sTPriv, ehPub);
+    } catch (e) {
+      // a low-order host key gives an all-zero shared secret: refuse the handshake
+      chip.log('info', `handshake refused: ${(e as Error).message}`);
+      chip.invalidateSession();
+      return status(L2_STATUS.HSK_ERR);
+    }
+    const keys = deriveSession({ pairingSlot: slot, shPub, stPub: chip.config.sTPub, ehPub, etPub, ehEt, shEt, ehSt });
     chip.cipher = new SessionCipher(keys);
     chip.pairingSlot = slot;
     chip.log('info', `secure session established on pairing slot ${slot}`);
