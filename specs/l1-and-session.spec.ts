@@ -24,11 +24,10 @@ test.describe('L1 chip status and polling', () => {
   });
   test('a response can be read in pieces across SPI transfers of one window', spec(`${DS} 7.3.2 (L1 transfer, byte oriented)`), async ({ tropic, transport }) => {
     await tropic.link.sendRequest(L2_REQ.GET_INFO, Uint8Array.of(2, 0));
-    let st = 0;
     let head: Uint8Array = new Uint8Array(0);
     for (let i = 0; i < 20; i++) {
       await transport.csnLow();
-      st = (await transport.transfer(Uint8Array.of(0xaa)))[0];
+      const st = (await transport.transfer(Uint8Array.of(0xaa)))[0];
       if (st & CHIP_STATUS.READY) {
         head = await transport.read(1);
         if (head[0] !== L2_STATUS.NO_RESP) break;

@@ -73,7 +73,10 @@ export function registerToolCommands(program: Command): void {
       const out = path.join(PROJECT_ROOT, 'reports', 'allure-results');
       mkdirSync(out, { recursive: true });
       let n = 0;
-      for (const d of dirs) for (const f of readdirSync(d)) (cpSync(path.join(d, f), path.join(out, f)), n++);
+      for (const d of dirs) for (const f of readdirSync(d)) {
+          cpSync(path.join(d, f), path.join(out, f));
+          n++;
+        }
       process.stdout.write(`merged ${n} files from ${dirs.length} shard(s) into ${out}\n`);
     });
 }

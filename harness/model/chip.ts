@@ -142,16 +142,13 @@ export class TropicModel implements RequestProcessor {
     if (this.config.activateEncryption && !this.cipher) return [encodeResponse(L2_STATUS.NO_SESSION)];
     // SIZE may itself arrive split across chunks (L3_CHUNK is 1..252 bytes): gather 2 bytes first.
     this.cmdChunks.push(chunk);
-    let have = this.cmdChunks.reduce((n, c) => n + c.length, 0);
+    const have = this.cmdChunks.reduce((n, c) => n + c.length, 0);
     if (this.cmdTotal === 0) {
       if (have < 2) return [encodeResponse(L2_STATUS.REQ_CONT)];
       this.cmdTotal = 2 + readU16le(concat(...this.cmdChunks)) + TAG_LEN;
     }
     if (have < this.cmdTotal) return [encodeResponse(L2_STATUS.REQ_CONT)];
-    if (have > this.cmdTotal) {
-      this.log('info', `L3 chunks carry ${have - this.cmdTotal} bytes beyond the packet; ignored`);
-      have = this.cmdTotal;
-    }
+    if (have > this.cmdTotal) this.log('info', `L3 chunks carry ${have - this.cmdTotal} bytes beyond the packet; ignored`);
     const packet = concat(...this.cmdChunks).subarray(0, this.cmdTotal);
     this.resetCommandBuffer();
     const sealed = packet.subarray(2);

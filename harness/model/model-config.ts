@@ -21,7 +21,6 @@ const keyOrPath = (name: string) =>
   z.custom<Uint8Array | string>((v) => (v instanceof Uint8Array && v.length === 32) || (typeof v === 'string' && /\.(pem|der)$/i.test(v)), {
     message: `${name} must be !!binary of 32 bytes or a path to a .pem/.der key file`,
   });
-const idx = (max: number) => z.coerce.number().int().min(0).max(max);
 const registerNames = CONFIG_REGISTERS.map((r) => r.name.toLowerCase());
 const configObject = z.record(z.string(), z.number().int().min(0).max(0xffffffff)).superRefine((o, ctx) => {
   for (const k of Object.keys(o)) if (!registerNames.includes(k)) ctx.addIssue({ code: 'custom', path: [k], message: `unknown configuration object; known: ${registerNames.join(', ')}` });

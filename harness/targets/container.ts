@@ -5,6 +5,7 @@
  * leftovers of a crashed run are removed at the next start. Readiness is an answered frame.
  */
 import path from 'node:path';
+import { ANSI_COLOURS } from './target.js';
 import { execFileSync } from 'node:child_process';
 import { TargetError } from '../errors.js';
 import type { HarnessConfig } from '../config/env.js';
@@ -31,7 +32,7 @@ export async function startContainerTarget(cfg: HarnessConfig, slot: number): Pr
     .withExposedPorts(28992)
     .withCopyDirectoriesToContainer([{ source: path.dirname(configFile), target: '/config' }])
     .withCommand(['--address', '0.0.0.0', '--port', '28992', '--configuration', `/config/${path.basename(configFile)}`])
-    .withLogConsumer((s) => s.on('data', (l: Buffer | string) => logs.push(String(l).replace(/\x1b\[[0-9;]*m/g, '').trimEnd())))
+    .withLogConsumer((s) => s.on('data', (l: Buffer | string) => logs.push(String(l).replace(ANSI_COLOURS, '').trimEnd())))
     .withWaitStrategy(tc.Wait.forListeningPorts())
     .start();
   const host = container.getHost();

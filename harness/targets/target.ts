@@ -17,6 +17,10 @@ export interface TargetHandle {
   stop(): Promise<void>;
 }
 
+/** Terminal colour codes in server logs (ts-tvl colours its output). */
+// eslint-disable-next-line no-control-regex
+export const ANSI_COLOURS = /\x1b\[[0-9;]*m/g;
+
 /** Bounded log buffer shared by targets. */
 export class LogBuffer {
   private lines: string[] = [];

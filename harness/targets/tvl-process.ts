@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, readdirSync, openSync } from 'node:fs';
 import path from 'node:path';
+import { ANSI_COLOURS } from './target.js';
 import { PROJECT_ROOT, DEFAULT_MODEL_CONFIG } from '../paths.js';
 import { TargetError } from '../errors.js';
 import { waitForAnsweredFrame } from './wait-ready.js';
@@ -60,7 +61,7 @@ export async function startTvlProcess(o: TvlProcessOptions): Promise<TargetHandl
     drainLogs: () => {
       if (!existsSync(logFile)) return '';
       const all = readFileSync(logFile);
-      const text = all.subarray(logOffset).toString('utf8').replace(/\x1b\[[0-9;]*m/g, '');
+      const text = all.subarray(logOffset).toString('utf8').replace(ANSI_COLOURS, '');
       logOffset = all.length;
       return text;
     },
