@@ -10,7 +10,7 @@ import { L2StatusError, L3ResultError, ProtocolError, SessionError } from '../er
 import { CERT_BLOCK_SIZE, CERT_BLOCKS, GET_INFO_OBJECT, L2_MAX_DATA, L2_REQ, L2_STATUS, SLEEP_KIND, STARTUP_ID, requestName, statusName, type L2Response, type RawFrameOptions } from '../protocol/l2.js';
 import { L3_RESULT, LIMITS, commandName, decode, encode, checkInt, checkBytes, resultName, type CurveName, type EccKeyInfo } from '../protocol/l3.js';
 import { SessionCipher, TAG_LEN, deriveSession, frameL3, x25519Public, x25519Shared } from '../protocol/session.js';
-import { chipPublicKey, decodeCertStore, type CertStore } from '../protocol/cert-store.js';
+import { certStoreLength, chipPublicKey, decodeCertStore, type CertStore } from '../protocol/cert-store.js';
 import { decodeChipId, decodeFwVersion, type ChipId, type FwVersion } from '../protocol/chip-id.js';
 import { REGISTER_BY_ADDRESS, decodeRegister } from '../protocol/config-objects.js';
 import { L2Link, type PollOptions } from './l2-link.js';
@@ -117,7 +117,7 @@ export class TropicSquare {
     return this.step('certificateStore', {}, async () => {
       if (this.certStoreCache) return this.certStoreCache;
       const first = await this.getInfo(GET_INFO_OBJECT.X509_CERTIFICATE, 0);
-      const total = storeLength(first);
+      const total = certStoreLength(first);
       const blocks = [first];
       for (let b = 1; b < Math.min(CERT_BLOCKS, Math.ceil(total / CERT_BLOCK_SIZE)); b++) blocks.push(await this.getInfo(GET_INFO_OBJECT.X509_CERTIFICATE, b));
       this.certStoreCache = decodeCertStore(concat(...blocks));
@@ -352,19 +352,3 @@ export class TropicSquare {
 }
 
 const hexAddr = (a: number): string => `0x${a.toString(16)}`;
-
-/** Bytes the store occupies, from its first block (header or, for a bare certificate, its DER length). */
-function storeLength(first: Uint8Array): number {
-  if (first[0] === 0x30) {
-    const l = first[1];
-    if (l < 0x80) return 2 + l;
-    const n = l & 0x7f;
-    let len = 0;
-    for (let i = 0; i < n; i++) len = (len << 8) | first[2 + i];
-    return 2 + n + len;
-  }
-  const count = first[1];
-  let total = 2 + 2 * count;
-  for (let i = 0; i < count; i++) total += (first[2 + 2 * i] << 8) | first[3 + 2 * i];
-  return total;
-}

@@ -55,6 +55,15 @@ export function decodeCertStore(blob: Uint8Array): CertStore {
   return { version, certificates };
 }
 
+/** Bytes the store occupies, from its first block (header or, for a bare certificate, its DER length). */
+export function certStoreLength(first: Uint8Array): number {
+  if (first[0] === 0x30) return derLength(first);
+  const count = first[1];
+  let total = 2 + 2 * count;
+  for (let i = 0; i < count; i++) total += (first[2 + 2 * i] << 8) | first[3 + 2 * i];
+  return total;
+}
+
 function derLength(der: Uint8Array): number {
   const l = der[1];
   if (l < 0x80) return 2 + l;
