@@ -11,8 +11,10 @@ import { expectL3, withRConfig, bytesOf } from './helpers.js';
 const UAPI = 'User API v1.4.0';
 const DS = 'Datasheet vA.11 7.2.3 (Chip Configuration Privileges)';
 
+// Specs that erase R-config without a snapshot are tagged @irreversible: on a rig they would lose
+// its provisioned R-config. The UAP specs below snapshot and restore it (withRConfig).
 test.describe('R-config', () => {
-  test('write, read back, erase restores all ones', spec(`${UAPI} 4.2 Tables 19-21`), async ({ session }) => {
+  test('write, read back, erase restores all ones', spec(`${UAPI} 4.2 Tables 19-21`, 'irreversible'), async ({ session }) => {
     const a = register('CFG_UAP_PING').address;
     await session.rConfigErase();
     await session.rConfigWrite(a, 0x000000ff);
@@ -20,7 +22,7 @@ test.describe('R-config', () => {
     await session.rConfigErase();
     expect(await session.rConfigRead(a)).toBe(0xffffffff);
   });
-  test('writing a written CO answers FAIL', spec(`${UAPI} 4.2 Table 19`), async ({ session }) => {
+  test('writing a written CO answers FAIL', spec(`${UAPI} 4.2 Table 19`, 'irreversible'), async ({ session }) => {
     const a = register('CFG_UAP_RANDOM_VALUE_GET').address;
     await session.rConfigWrite(a, 0xff);
     await expectL3(session.rConfigWrite(a, 0xfe), 'FAIL');
@@ -40,7 +42,7 @@ test.describe('R-config', () => {
       expect(Object.keys(fields).length).toBe(r.fields.length);
     });
   }
-  test('a written R-config CO takes effect only after a reboot', spec(`${DS}; ${UAPI} 5.2`), async ({ session, harnessConfig, pairingKey }) => {
+  test('a written R-config CO takes effect only after a reboot', spec(`${DS}; ${UAPI} 5.2`, 'irreversible'), async ({ session, harnessConfig, pairingKey }) => {
     const slot = harnessConfig.TROPIC_PAIRING_SLOT;
     await session.rConfigWrite(register('CFG_UAP_PING').address, 0xff & ~(1 << slot));
     expect((await session.ping(Uint8Array.of(1))).length).toBe(1); // not yet effective
@@ -76,7 +78,7 @@ test.describe('I-config', () => {
   });
 });
 
-type Probe = { name: string; reg: string; table: string; run: (ts: TropicSquare) => Promise<unknown>; setup?: (ts: TropicSquare) => Promise<void> };
+type Probe = { name: string; reg: string; table: string; irreversible?: true; run: (ts: TropicSquare) => Promise<unknown>; setup?: (ts: TropicSquare) => Promise<void> };
 
 const PROBES: Probe[] = [
   { name: 'Ping', reg: 'CFG_UAP_PING', table: 'Table 15', run: (ts) => ts.ping(Uint8Array.of(1)) },
@@ -90,10 +92,10 @@ const PROBES: Probe[] = [
   { name: 'ECC_Key_Erase', reg: 'CFG_UAP_ECC_KEY_ERASE', table: 'Table 31', run: (ts) => ts.eccKeyErase(2) },
   { name: 'ECDSA_Sign', reg: 'CFG_UAP_ECDSA_SIGN', table: 'Table 32', setup: (ts) => ts.eccKeyGenerate(2, 'P256'), run: (ts) => ts.ecdsaSign(2, bytesOf(32)) },
   { name: 'EDDSA_Sign', reg: 'CFG_UAP_EDDSA_SIGN', table: 'Table 33', setup: (ts) => ts.eccKeyGenerate(2, 'ED25519'), run: (ts) => ts.eddsaSign(2, bytesOf(8)) },
-  { name: 'MCounter_Init', reg: 'CFG_UAP_MCOUNTER_INIT', table: 'Table 34', run: (ts) => ts.mcounterInit(1, 5) },
-  { name: 'MCounter_Update', reg: 'CFG_UAP_MCOUNTER_UPDATE', table: 'Table 35', setup: (ts) => ts.mcounterInit(1, 5), run: (ts) => ts.mcounterUpdate(1) },
+  { name: 'MCounter_Init', irreversible: true, reg: 'CFG_UAP_MCOUNTER_INIT', table: 'Table 34', run: (ts) => ts.mcounterInit(1, 5) },
+  { name: 'MCounter_Update', irreversible: true, reg: 'CFG_UAP_MCOUNTER_UPDATE', table: 'Table 35', setup: (ts) => ts.mcounterInit(1, 5), run: (ts) => ts.mcounterUpdate(1) },
   { name: 'MCounter_Get', reg: 'CFG_UAP_MCOUNTER_GET', table: 'Table 36', setup: (ts) => ts.mcounterInit(1, 5), run: (ts) => ts.mcounterGet(1) },
-  { name: 'MAC_And_Destroy', reg: 'CFG_UAP_MAC_AND_DESTROY', table: 'Table 37', run: (ts) => ts.macAndDestroy(1, bytesOf(32)) },
+  { name: 'MAC_And_Destroy', irreversible: true, reg: 'CFG_UAP_MAC_AND_DESTROY', table: 'Table 37', run: (ts) => ts.macAndDestroy(1, bytesOf(32)) },
   { name: 'Pairing_Key_Read', reg: 'CFG_UAP_PAIRING_KEY_READ', table: 'Table 17', run: (ts) => ts.pairingKeyRead(ts.pairingSlot!) },
   { name: 'R_Config_Read (configuration CO)', reg: 'CFG_UAP_R_CONFIG_READ', table: 'Table 20', run: (ts) => ts.rConfigRead(register('CFG_START_UP').address) },
   { name: 'I_Config_Read (functionality CO)', reg: 'CFG_UAP_I_CONFIG_READ', table: 'Table 23', run: (ts) => ts.iConfigRead(register('CFG_UAP_PING').address) },
@@ -109,7 +111,9 @@ function denyValue(reg: string, slot: number, byte?: number): number {
 
 test.describe('user access privileges', () => {
   for (const p of PROBES) {
-    test(`${p.name} is denied (UNAUTHORIZED) to a slot without the privilege`, spec(`${UAPI} 4.2 ${p.table}; 5.2 ${p.reg}; ${DS}`), async ({ session, harnessConfig, pairingKey }) => {
+    // counters and MAC-and-Destroy slots cannot be put back as they were on a real chip
+    const kind = p.irreversible ? 'irreversible' : 'reversible';
+    test(`${p.name} is denied (UNAUTHORIZED) to a slot without the privilege`, spec(`${UAPI} 4.2 ${p.table}; 5.2 ${p.reg}; ${DS}`, kind), async ({ session, harnessConfig, pairingKey }) => {
       const slot = harnessConfig.TROPIC_PAIRING_SLOT;
       // Reading a configuration CO is needed to restore; R_Config_Read is probed on the configuration half only.
       const value = p.reg === 'CFG_UAP_R_CONFIG_READ' ? denyValue(p.reg, slot, 0) | 0xffff0000 : denyValue(p.reg, slot);
@@ -129,7 +133,7 @@ test.describe('user access privileges', () => {
         await expectL3(p.run(session), 'UNAUTHORIZED');
       });
     });
-    test(`${p.name} is allowed to a slot with the privilege`, spec(`${UAPI} 4.2 ${p.table}; 5.2 ${p.reg}; ${DS}`), async ({ session, harnessConfig, pairingKey }) => {
+    test(`${p.name} is allowed to a slot with the privilege`, spec(`${UAPI} 4.2 ${p.table}; 5.2 ${p.reg}; ${DS}`, kind), async ({ session, harnessConfig, pairingKey }) => {
       const slot = harnessConfig.TROPIC_PAIRING_SLOT;
       // Grant only this slot: every other slot's bit cleared.
       const only = (((1 << slot) * 0x01010101) | 0) >>> 0;

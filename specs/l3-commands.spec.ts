@@ -192,13 +192,13 @@ test.describe('R_Mem_Data (User Data partition)', () => {
 
 test.describe('monotonic counters', () => {
   for (const index of [0, 15]) {
-    test(`counter ${index}: init, update, get`, spec(`${UAPI} Tables 34-36 (MCOUNTER_INDEX 0 - 15)`), async ({ session }) => {
+    test(`counter ${index}: init, update, get`, spec(`${UAPI} Tables 34-36 (MCOUNTER_INDEX 0 - 15)`, 'irreversible'), async ({ session }) => {
       await session.mcounterInit(index, 3);
       await session.mcounterUpdate(index);
       expect(await session.mcounterGet(index)).toBe(2);
     });
   }
-  test('update at zero answers UPDATE_ERR', spec(`${UAPI} Table 35 (UPDATE_ERR)`), async ({ session }) => {
+  test('update at zero answers UPDATE_ERR', spec(`${UAPI} Table 35 (UPDATE_ERR)`, 'irreversible'), async ({ session }) => {
     await session.mcounterInit(1, 1);
     await session.mcounterUpdate(1);
     expect(await session.mcounterGet(1)).toBe(0);
@@ -210,7 +210,7 @@ test.describe('monotonic counters', () => {
   test('update of an uninitialized counter answers COUNTER_INVALID', spec(`${UAPI} Table 35 (COUNTER_INVALID)`), async ({ session }) => {
     await expectL3(session.mcounterUpdate(3), 'COUNTER_INVALID');
   });
-  test('init to 0xFFFFFFFE then update decrements', spec(`${UAPI} Table 34 (MCOUNTER_VAL size 4)`), async ({ session }) => {
+  test('init to 0xFFFFFFFE then update decrements', spec(`${UAPI} Table 34 (MCOUNTER_VAL size 4)`, 'irreversible'), async ({ session }) => {
     await session.mcounterInit(4, 0xfffffffe);
     await session.mcounterUpdate(4);
     expect(await session.mcounterGet(4)).toBe(0xfffffffd);
@@ -218,7 +218,7 @@ test.describe('monotonic counters', () => {
   test('init to 0xFFFFFFFF answers FAIL', spec(`${UAPI} Table 34`), async ({ session }) => {
     await expectL3(session.mcounterInit(5, 0xffffffff), 'FAIL');
   });
-  test('re-init overwrites the value', spec(`${UAPI} Table 34`), async ({ session }) => {
+  test('re-init overwrites the value', spec(`${UAPI} Table 34`, 'irreversible'), async ({ session }) => {
     await session.mcounterInit(6, 10);
     await session.mcounterInit(6, 20);
     expect(await session.mcounterGet(6)).toBe(20);
@@ -233,12 +233,12 @@ test.describe('monotonic counters', () => {
 
 test.describe('MAC_And_Destroy', () => {
   for (const slot of [0, 127]) {
-    test(`slot ${slot}: returns 32 bytes, deterministic for the same slot state`, spec(`${UAPI} Table 37 (SLOT 0 - 127)`), async ({ session }) => {
+    test(`slot ${slot}: returns 32 bytes, deterministic for the same slot state`, spec(`${UAPI} Table 37 (SLOT 0 - 127)`, 'irreversible'), async ({ session }) => {
       const out = await session.macAndDestroy(slot, bytesOf(32));
       expect(out.length).toBe(32);
     });
   }
-  test('repeating the same input gives a different output (the slot is destroyed and rewritten)', spec(`${UAPI} Table 37; Datasheet vA.11 (MAC-and-Destroy)`), async ({ session }) => {
+  test('repeating the same input gives a different output (the slot is destroyed and rewritten)', spec(`${UAPI} Table 37; Datasheet vA.11 (MAC-and-Destroy)`, 'irreversible'), async ({ session }) => {
     const a = await session.macAndDestroy(5, bytesOf(32));
     const b = await session.macAndDestroy(5, bytesOf(32));
     expect(Buffer.from(a).equals(Buffer.from(b))).toBe(false);
