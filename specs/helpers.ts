@@ -5,20 +5,17 @@ import { L2_STATUS, type L2Response } from '../harness/protocol/l2.js';
 import { CONFIG_REGISTERS, register } from '../harness/protocol/config-objects.js';
 import type { TropicSquare } from '../harness/driver/tropic-square.js';
 
+/** The error a promise rejects with (undefined if it resolves). */
+export const rejection = (p: Promise<unknown>): Promise<unknown> => p.then(() => undefined, (err: unknown) => err);
+
 export async function expectL3(p: Promise<unknown>, resultName: string): Promise<void> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
+  const e = await rejection(p);
   expect(e, `expected L3 result ${resultName}`).toBeInstanceOf(L3ResultError);
   expect((e as L3ResultError).resultName).toBe(resultName);
 }
 
 export async function expectL2Error(p: Promise<unknown>, statusName: string): Promise<void> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
+  const e = await rejection(p);
   expect(e, `expected L2 status ${statusName}`).toBeInstanceOf(L2StatusError);
   expect((e as L2StatusError).statusName).toBe(statusName);
 }

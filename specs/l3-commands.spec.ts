@@ -6,12 +6,12 @@ import { test, expect, spec, knownFinding } from '../fixtures/index.js';
 import { ArgumentError } from '../harness/errors.js';
 import { L3_CMD, L3_RESULT } from '../harness/protocol/l3.js';
 import { u16le } from '../harness/bytes.js';
-import { expectL3, bytesOf } from './helpers.js';
+import { expectL3, bytesOf, rejection } from './helpers.js';
 
 const UAPI = 'User API v1.4.0 4.2';
 
 async function expectArgumentError(p: Promise<unknown>, argument: string): Promise<void> {
-  const e = await p.then(() => undefined, (x: unknown) => x);
+  const e = await rejection(p);
   expect(e).toBeInstanceOf(ArgumentError);
   expect((e as ArgumentError).argument).toBe(argument);
 }

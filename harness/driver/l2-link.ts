@@ -60,29 +60,18 @@ export class L2Link {
       if (performance.now() > deadline) break;
       if (i > 0 && this.poll.pollDelayMs > 0) await this.transport.wait(this.poll.pollDelayMs);
       await this.transport.csnLow();
-      let done = false;
       try {
         if (this.poll.readMode === 'single') {
           const req = new Uint8Array(MAX_READ);
           req[0] = L2_REQ.GET_RESPONSE;
           const back = await this.transport.transfer(req);
-          const st = back[0];
-          this.lastChipStatus = st;
-          if (decodeChipStatus(st).alarm) throw new ProtocolError('l1', `chip is in ALARM mode: CHIP_STATUS ${describeChipStatus(st)}`, 'TH_L1_ALARM', { frame: back.subarray(0, 1) });
-          if (!decodeChipStatus(st).ready || back[1] === L2_STATUS.NO_RESP) {
+          if (!this.chipReady(back[0]) || back[1] === L2_STATUS.NO_RESP) {
             this.busyPolls++;
             continue;
           }
-          done = true;
           return decodeResponse(back.slice(1, 1 + back[2] + 4));
         }
-        const st = (await this.transport.transfer(Uint8Array.of(L2_REQ.GET_RESPONSE)))[0];
-        this.lastChipStatus = st;
-        const cs = decodeChipStatus(st);
-        if (cs.alarm) {
-          throw new ProtocolError('l1', `chip is in ALARM mode: CHIP_STATUS ${describeChipStatus(st)}`, 'TH_L1_ALARM', { frame: Uint8Array.of(st) });
-        }
-        if (!cs.ready) {
+        if (!this.chipReady((await this.transport.transfer(Uint8Array.of(L2_REQ.GET_RESPONSE)))[0])) {
           this.busyPolls++;
           continue;
         }
@@ -92,14 +81,20 @@ export class L2Link {
           continue;
         }
         const body = await this.transport.read(head[1] + 2);
-        done = true;
         return decodeResponse(concat(head, body));
       } finally {
         await this.transport.csnHigh();
-        void done;
       }
     }
     throw new TimeoutError('l1', `no L2 response after ${this.poll.maxPolls} polls / ${this.poll.responseTimeoutMs} ms (last CHIP_STATUS ${describeChipStatus(this.lastChipStatus)})`, this.poll.responseTimeoutMs);
+  }
+
+  /** Record CHIP_STATUS; ALARM is fatal, otherwise returns READY. */
+  private chipReady(st: number): boolean {
+    this.lastChipStatus = st;
+    const cs = decodeChipStatus(st);
+    if (cs.alarm) throw new ProtocolError('l1', `chip is in ALARM mode: CHIP_STATUS ${describeChipStatus(st)}`, 'TH_L1_ALARM', { frame: Uint8Array.of(st) });
+    return cs.ready;
   }
 
   async request(id: number, data?: Uint8Array, opts?: RawFrameOptions): Promise<L2Response> {

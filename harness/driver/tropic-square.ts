@@ -5,7 +5,7 @@
  * length/CRC, arbitrary L3 plaintext, injected randomness) serves edge-case specs.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { concat, equal } from '../bytes.js';
+import { concat } from '../bytes.js';
 import { L2StatusError, L3ResultError, ProtocolError, SessionError } from '../errors.js';
 import { CERT_BLOCK_SIZE, CERT_BLOCKS, GET_INFO_OBJECT, L2_MAX_DATA, L2_REQ, L2_STATUS, SLEEP_KIND, STARTUP_ID, requestName, statusName, type L2Response, type RawFrameOptions } from '../protocol/l2.js';
 import { L3_RESULT, LIMITS, commandName, decode, encode, checkInt, checkBytes, resultName, type CurveName, type EccKeyInfo } from '../protocol/l3.js';
@@ -343,11 +343,6 @@ export class TropicSquare {
   }
   async macAndDestroy(slot: number, data: Uint8Array): Promise<Uint8Array> {
     return this.command('macAndDestroy', { slot }, encode.macAndDestroy(slot, data), decode.macAndDestroy);
-  }
-
-  /** True when `other` equals this chip's static key (helper for specs). */
-  async isChipKey(other: Uint8Array): Promise<boolean> {
-    return equal(await this.publicKey(), other);
   }
 }
 

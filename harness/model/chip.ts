@@ -11,7 +11,7 @@ import { crc16 } from '../protocol/crc16.js';
 import { CERT_BLOCK_SIZE, GET_INFO_OBJECT, L2_REQ, L2_REQ_LEN, L2_STATUS, encodeResponse, requestName } from '../protocol/l2.js';
 import { L3_CMD, L3_RESULT, LIMITS, commandName } from '../protocol/l3.js';
 import { SessionCipher, TAG_LEN, deriveSession, frameL3, x25519Public, x25519Shared } from '../protocol/session.js';
-import { CONFIG_REGISTERS, REGISTER_BY_NAME } from '../protocol/config-objects.js';
+import { REGISTER_BY_NAME } from '../protocol/config-objects.js';
 import { decodeFwVersion } from '../protocol/chip-id.js';
 import { ChipMemory, ConfigSpace, MCOUNTER_UNSET, type EccKeySlot } from './chip-state.js';
 import { ecdsaSign, eddsaSign, ed25519Setup, p256Setup, p256ValidPrivate } from './ecc.js';
@@ -590,4 +590,3 @@ function loadPartitions(m: ChipMemory, cfg: ModelConfig): void {
   }
 }
 
-export const KNOWN_CONFIG_REGISTERS = CONFIG_REGISTERS.map((r) => r.name);

@@ -4,7 +4,7 @@
  * Encoders check every argument before anything is built, naming the argument and its range.
  */
 import { ArgumentError, ProtocolError } from '../errors.js';
-import { byteName, concat, readU16le, readU32le, u16le, u32le } from '../bytes.js';
+import { byteName, concat, readU32le, u16le, u32le } from '../bytes.js';
 
 export const L3_CMD = {
   PING: 0x01,
@@ -171,8 +171,3 @@ export const decode = {
   mcounterGet: (d: Uint8Array) => (need('MCOUNTER_GET', d, 7), readU32le(d, 3)),
   macAndDestroy: (d: Uint8Array) => (need('MAC_AND_DESTROY', d, 35), d.slice(3)),
 };
-
-/** Parse a plaintext command (model side): id and the little-endian u16 that most commands start with. */
-export function commandSlot(data: Uint8Array): number {
-  return readU16le(data, 0);
-}
