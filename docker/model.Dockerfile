@@ -1,11 +1,10 @@
-# This project's embedded model as an image (TROPIC_TARGET=model-container). Build context: the
-# project root after `npm ci` (dist/ and node_modules/ present). BASE_IMAGE needs Node 20.
+# This project's embedded model as an image (TROPIC_TARGET=model-container). The context is not the
+# project root: harness/targets/image-context.ts assembles dist/, the default configuration and the
+# model server's run-time packages. BASE_IMAGE needs Node 20 on PATH (.ci/docker-engine builds
+# tropic-harness/base:bookworm; an official node:20 image works too).
 ARG BASE_IMAGE=tropic-harness/base:bookworm
 FROM ${BASE_IMAGE}
 WORKDIR /app
-COPY package.json package-lock.json ./
-COPY node_modules ./node_modules
-COPY dist ./dist
-COPY harness/model/default-config ./harness/model/default-config
+COPY . .
 EXPOSE 28992
 ENTRYPOINT ["node", "dist/harness/cli/main.js", "model", "serve"]

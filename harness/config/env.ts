@@ -37,12 +37,19 @@ export const ENV_SPEC = {
   TROPIC_RESPONSE_TIMEOUT_MS: { schema: int(1, 600_000).default(10_000), doc: 'bound on polling one L2 response (ms)', example: '10000' },
   TROPIC_POLL_DELAY_MS: { schema: int(0, 10_000).default(0), doc: 'WAIT between Get_Response polls (ms); raise for real chips', example: '0' },
   TROPIC_RECONNECT: { schema: bool.default(false), doc: 'reconnect once and retry when the TCP link drops: 0 | 1', example: '0' },
+  TROPIC_ALLURE_RESULTS: { schema: z.string().min(1).default('reports/allure-results'), doc: 'where allure-playwright writes results (relative to the project root)', example: 'reports/allure-results' },
   TVL_COMMAND: { schema: z.string().min(1).optional(), doc: "tvl-process: command that starts ts-tvl's server, e.g. `model_server tcp` (port and configuration are appended)", example: '' },
   TVL_PORT_BASE: { schema: int(1024, 65000).default(28992), doc: 'tvl-process: first port; worker slot N uses base + 1 + N', example: '28992' },
   TVL_STARTUP_TIMEOUT_MS: { schema: int(100, 600_000).default(30_000), doc: 'tvl-process/containers: bound on waiting for the first answered frame (ms)', example: '30000' },
   TVL_IMAGE: { schema: z.string().optional(), doc: 'tvl-container: ready ts-tvl image (skips the build)', example: '' },
   TVL_WHEEL: { schema: z.string().optional(), doc: 'tvl-container: ts-tvl wheel (.whl) or source directory to install into the built image', example: '' },
   TVL_BASE_IMAGE: { schema: z.string().default('python:3.12-slim'), doc: 'tvl-container: base image of the built image', example: 'python:3.12-slim' },
+  TVL_PIP_ARGS: { schema: z.string().default(''), doc: 'tvl-container: extra pip arguments for the built image, e.g. "--no-deps --no-build-isolation" on a base image that already has ts-tvl\'s dependencies (no registry)', example: '' },
+  DOCKER_HOST: {
+    schema: z.string().regex(/^(unix|tcp|npipe|ssh):\/\/\S+$/, 'unix://path, tcp://host:port, ssh://host or npipe://path').optional(),
+    doc: "container targets: the Docker engine (local or remote). Unset: the engine that .ci/docker-engine started (reports/.docker/engine.env), else testcontainers' default",
+    example: '',
+  },
   MODEL_BASE_IMAGE: { schema: z.string().default('tropic-harness/base:bookworm'), doc: "model-container: base image with Node 20 for the project's model image", example: 'tropic-harness/base:bookworm' },
 } as const;
 

@@ -1,72 +1,199 @@
 /**
- * Container targets through testcontainers: `tvl-container` (the real ts-tvl, from TVL_IMAGE or
- * built from docker/tvl.Dockerfile with TVL_WHEEL) and `model-container` (this project's model,
- * built from docker/model.Dockerfile). Containers carry the label `tropic-harness.target` so that
- * leftovers of a crashed run are removed at the next start. Readiness is an answered frame.
+ * Container targets through testcontainers: `tvl-container` (the real ts-tvl: TVL_IMAGE, or built
+ * from docker/tvl.Dockerfile with TVL_WHEEL) and `model-container` (this project's model, built
+ * from docker/model.Dockerfile). One code path for both.
+ *
+ * Life cycle: the target's setup project builds the image once per run and removes containers a
+ * crashed run left behind; each worker slot (Playwright's parallelIndex) then starts its container
+ * once and a replacement worker of the same slot reuses it (testcontainers reuse, keyed by the
+ * slot, image and configuration); the teardown project removes them all. Every container carries
+ * the label `tropic-harness.target`. Readiness is an answered frame: ts-tvl opens its port before
+ * it has loaded its configuration.
  */
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { ANSI_COLOURS } from './target.js';
-import { execFileSync } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { TargetError } from '../errors.js';
 import type { HarnessConfig } from '../config/env.js';
 import { PROJECT_ROOT, DEFAULT_MODEL_CONFIG } from '../paths.js';
 import { waitForAnsweredFrame } from './wait-ready.js';
-import { LogBuffer, type TargetHandle } from './target.js';
+import { ANSI_COLOURS, LogBuffer, type TargetHandle } from './target.js';
+import { useDockerEngine } from './docker-engine.js';
+import { assembleModelContext } from './image-context.js';
+import Docker from 'dockerode';
 
 export const CONTAINER_LABEL = 'tropic-harness.target';
+export const SLOT_LABEL = 'tropic-harness.slot';
+const MODEL_PORT = 28992;
 
-export async function startContainerTarget(cfg: HarnessConfig, slot: number): Promise<TargetHandle> {
-  process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
-  let tc: typeof import('testcontainers');
+type ContainerKind = 'tvl-container' | 'model-container';
+type Testcontainers = typeof import('testcontainers');
+
+async function testcontainers(cfg: HarnessConfig): Promise<Testcontainers> {
+  useDockerEngine(cfg);
   try {
-    tc = await import('testcontainers');
+    return await import('testcontainers');
   } catch (cause) {
     throw new TargetError('testcontainers is not installed (npm ci installs it)', 'TH_TARGET_DEPS', { cause });
   }
-  const kind = cfg.TROPIC_TARGET as 'tvl-container' | 'model-container';
-  const image = kind === 'tvl-container' && cfg.TVL_IMAGE ? cfg.TVL_IMAGE : await buildImage(tc, cfg, kind);
+}
+
+function containerKind(cfg: HarnessConfig): ContainerKind {
+  if (cfg.TROPIC_TARGET !== 'tvl-container' && cfg.TROPIC_TARGET !== 'model-container') throw new TargetError(`${cfg.TROPIC_TARGET} is not a container target`, 'TH_TARGET_KIND');
+  return cfg.TROPIC_TARGET;
+}
+
+/** The image a container target runs. */
+export function imageName(cfg: HarnessConfig): string {
+  const kind = containerKind(cfg);
+  if (kind === 'tvl-container') return cfg.TVL_IMAGE ?? 'tropic-harness/tvl:local';
+  return 'tropic-harness/model:local';
+}
+
+/** A friendly error when no engine answers: say which engine was tried and how to get one. */
+async function runtimeClient(cfg: HarnessConfig) {
+  const tc = await testcontainers(cfg);
+  const choice = useDockerEngine(cfg);
+  try {
+    return { tc, client: await tc.getContainerRuntimeClient() };
+  } catch (cause) {
+    throw new TargetError(
+      `no Docker engine answers (${choice.source}${choice.dockerHost ? ` ${choice.dockerHost}` : ''}): start one with \`bash .ci/docker-engine start\`, or set DOCKER_HOST`,
+      'TH_NO_DOCKER_ENGINE',
+      { cause },
+    );
+  }
+}
+
+/**
+ * Build (or check) the target's image once per run: called by the setup project. Returns the image
+ * name and what was done, for the report.
+ */
+export async function prepareContainerImage(cfg: HarnessConfig, progress: (line: string) => void = () => {}): Promise<{ image: string; built: boolean; ms: number }> {
+  const kind = containerKind(cfg);
+  const { tc, client } = await runtimeClient(cfg);
+  const image = imageName(cfg);
+  const t0 = performance.now();
+  if (kind === 'tvl-container' && cfg.TVL_IMAGE) {
+    // A ready image: pull it if the engine lacks it (testcontainers' default pull policy).
+    await client.image.pull(tc.ImageName.fromString(image));
+    return { image, built: false, ms: performance.now() - t0 };
+  }
+  const { dir, dispose, what } = kind === 'model-container' ? modelContext() : tvlContext(cfg);
+  try {
+    progress(`building ${image} from ${what}`);
+    const base = kind === 'model-container' ? cfg.MODEL_BASE_IMAGE : cfg.TVL_BASE_IMAGE;
+    if (!(await client.image.exists(tc.ImageName.fromString(base))) && base.startsWith('tropic-harness/')) {
+      throw new TargetError(`base image ${base} is missing: \`bash .ci/docker-engine start\` builds it, or set MODEL_BASE_IMAGE to an image with Node 20 (e.g. node:20-bookworm-slim)`, 'TH_BASE_IMAGE');
+    }
+    const args: Record<string, string> = { BASE_IMAGE: base };
+    if (kind === 'tvl-container') args.PIP_ARGS = cfg.TVL_PIP_ARGS;
+    await tc.GenericContainer.fromDockerfile(dir, 'Dockerfile').withBuildArgs(args).withCache(true).build(image, { deleteOnExit: false });
+  } catch (cause) {
+    if (cause instanceof TargetError) throw cause;
+    throw new TargetError(`building ${image} failed: ${(cause as Error).message}`, 'TH_IMAGE_BUILD', { cause });
+  } finally {
+    dispose();
+  }
+  const ms = performance.now() - t0;
+  progress(`built ${image} in ${(ms / 1000).toFixed(1)} s`);
+  return { image, built: true, ms };
+}
+
+function modelContext() {
+  const ctx = assembleModelContext('docker/model.Dockerfile');
+  return { ...ctx, what: `docker/model.Dockerfile (dist/ + ${ctx.packages} run-time packages)` };
+}
+
+function tvlContext(cfg: HarnessConfig) {
+  if (!cfg.TVL_WHEEL) throw new TargetError('tvl-container needs TVL_IMAGE (a ready image) or TVL_WHEEL (a ts-tvl wheel or source directory to build one)', 'TH_TVL_SOURCE');
+  const src = path.resolve(PROJECT_ROOT, cfg.TVL_WHEEL);
+  if (!existsSync(src)) throw new TargetError(`TVL_WHEEL=${cfg.TVL_WHEEL}: no such file or directory (expected a .whl or a ts-tvl source checkout)`, 'TH_TVL_SOURCE');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tropic-tvl-image-'));
+  const isWheel = statSync(src).isFile();
+  if (isWheel && !src.endsWith('.whl')) throw new TargetError(`TVL_WHEEL=${cfg.TVL_WHEEL}: a file must be a .whl wheel`, 'TH_TVL_SOURCE');
+  // The wheel keeps its file name (pip reads the version from it); a source tree goes to tvl/src.
+  cpSync(src, isWheel ? path.join(dir, 'tvl', path.basename(src)) : path.join(dir, 'tvl', 'src'), { recursive: true, filter: (f) => !/[\\/](\.git|__pycache__|\.venv)$/.test(f) });
+  cpSync(path.join(PROJECT_ROOT, 'docker', 'tvl.Dockerfile'), path.join(dir, 'Dockerfile'));
+  return { dir, what: `docker/tvl.Dockerfile with ${isWheel ? 'wheel' : 'source'} ${cfg.TVL_WHEEL}`, dispose: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Content hash of the configuration folder: a changed configuration must not reuse a container. */
+function configHash(configFile: string): string {
+  const h = createHash('sha256');
+  const dir = path.dirname(configFile);
+  for (const f of readdirSync(dir).sort()) {
+    const p = path.join(dir, f);
+    if (statSync(p).isFile()) h.update(f).update(readFileSync(p));
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+/** Start this slot's container, or reuse the one an earlier worker of the slot started. */
+export async function startContainerTarget(cfg: HarnessConfig, slot: number): Promise<TargetHandle> {
+  const kind = containerKind(cfg);
+  const { tc, client } = await runtimeClient(cfg);
+  const image = imageName(cfg);
   const configFile = path.resolve(cfg.TROPIC_MODEL_CONFIG ?? DEFAULT_MODEL_CONFIG);
-  const logs = new LogBuffer();
+  let imageId: string;
+  try {
+    imageId = (await client.image.inspect(tc.ImageName.fromString(image))).Id;
+  } catch (cause) {
+    throw new TargetError(`image ${image} is missing: the ${kind} setup project builds it (run the spec project, not its tests alone)`, 'TH_IMAGE_MISSING', { cause });
+  }
+  const since = Math.floor(Date.now() / 1000);
   const container = await new tc.GenericContainer(image)
-    .withLabels({ [CONTAINER_LABEL]: kind, 'tropic-harness.slot': String(slot) })
-    .withExposedPorts(28992)
+    .withLabels({ [CONTAINER_LABEL]: kind, [SLOT_LABEL]: String(slot), 'tropic-harness.image': imageId.slice(0, 19), 'tropic-harness.config': configHash(configFile) })
+    .withExposedPorts(MODEL_PORT)
     .withCopyDirectoriesToContainer([{ source: path.dirname(configFile), target: '/config' }])
-    .withCommand(['--address', '0.0.0.0', '--port', '28992', '--configuration', `/config/${path.basename(configFile)}`])
-    .withLogConsumer((s) => s.on('data', (l: Buffer | string) => logs.push(String(l).replace(ANSI_COLOURS, '').trimEnd())))
+    .withCommand(['--address', '0.0.0.0', '--port', String(MODEL_PORT), '--configuration', `/config/${path.basename(configFile)}`])
     .withWaitStrategy(tc.Wait.forListeningPorts())
+    .withStartupTimeout(cfg.TVL_STARTUP_TIMEOUT_MS)
+    .withReuse()
     .start();
   const host = container.getHost();
-  const port = container.getMappedPort(28992);
-  await waitForAnsweredFrame(host, port, cfg.TVL_STARTUP_TIMEOUT_MS);
+  const port = container.getMappedPort(MODEL_PORT);
+  const logs = new LogBuffer();
+  // Follow the log from this worker's start; a reused container's earlier lines belong to earlier tests.
+  const stream: Readable = await container.logs({ since });
+  stream.on('data', (chunk: Buffer | string) => {
+    for (const line of String(chunk).replace(ANSI_COLOURS, '').split('\n')) if (line.trim()) logs.push(line.trimEnd());
+  });
+  stream.on('error', () => {});
+  try {
+    await waitForAnsweredFrame(host, port, cfg.TVL_STARTUP_TIMEOUT_MS);
+  } catch (e) {
+    stream.destroy();
+    throw new TargetError(`${kind} ${container.getId().slice(0, 12)} (${image}) never answered a frame; its log:\n${logs.drain()}`, 'TH_TARGET_START_TIMEOUT', { cause: e });
+  }
   return {
     kind,
-    name: `${kind} ${image} @${host}:${port}`,
+    name: `${kind} ${image} ${container.getId().slice(0, 12)} @${host}:${port} (slot ${slot})`,
     host,
     port,
     resetMode: 'reset-target',
     drainLogs: () => logs.drain(),
+    // The container belongs to the worker slot, not the worker: the teardown project removes it.
     stop: async () => {
-      await container.stop({ remove: true, timeout: 2000 });
+      stream.destroy();
     },
   };
 }
 
-async function buildImage(tc: typeof import('testcontainers'), cfg: HarnessConfig, kind: 'tvl-container' | 'model-container'): Promise<string> {
-  const name = kind === 'tvl-container' ? 'tropic-harness/tvl:local' : 'tropic-harness/model:local';
-  const dockerfile = kind === 'tvl-container' ? 'docker/tvl.Dockerfile' : 'docker/model.Dockerfile';
-  const args: Record<string, string> =
-    kind === 'tvl-container' ? { BASE_IMAGE: cfg.TVL_BASE_IMAGE, TVL_WHEEL: path.relative(PROJECT_ROOT, path.resolve(cfg.TVL_WHEEL!)) } : { BASE_IMAGE: cfg.MODEL_BASE_IMAGE };
-  await tc.GenericContainer.fromDockerfile(PROJECT_ROOT, dockerfile).withBuildArgs(args).withCache(true).build(name, { deleteOnExit: false });
-  return name;
+/** Labelled containers, all or of one kind, in any state (a crashed run may leave exited ones). */
+export async function listContainers(cfg: HarnessConfig, kind?: ContainerKind): Promise<{ id: string; kind: string; slot: string; state: string }[]> {
+  await runtimeClient(cfg); // the same engine choice and the same error when none answers
+  const docker = new Docker();
+  const all = await docker.listContainers({ all: true, filters: { label: [kind ? `${CONTAINER_LABEL}=${kind}` : CONTAINER_LABEL] } });
+  return all.map((c) => ({ id: c.Id, kind: c.Labels[CONTAINER_LABEL] ?? '?', slot: c.Labels[SLOT_LABEL] ?? '?', state: c.State }));
 }
 
-/** Remove labelled containers left by a crashed run (docker CLI; no-op without an engine). */
-export function removeLeftoverContainers(): number {
-  try {
-    const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=${CONTAINER_LABEL}`], { encoding: 'utf8', timeout: 15_000 }).split(/\s+/).filter(Boolean);
-    if (ids.length) execFileSync('docker', ['rm', '-f', ...ids], { timeout: 60_000 });
-    return ids.length;
-  } catch {
-    return 0;
-  }
+/** Remove labelled containers (the run's at teardown; a crashed run's at setup). */
+export async function removeContainers(cfg: HarnessConfig, kind?: ContainerKind): Promise<number> {
+  const found = await listContainers(cfg, kind);
+  const docker = new Docker();
+  await Promise.all(found.map((c) => docker.getContainer(c.id).remove({ force: true, v: true })));
+  return found.length;
 }

@@ -70,25 +70,36 @@ export async function startTvlProcess(o: TvlProcessOptions): Promise<TargetHandl
   };
 }
 
-/** Stop every labelled process (global teardown, and leftovers of a crashed run at start). */
-export function stopAllTvlProcesses(): number {
-  if (!existsSync(TARGET_STATE_DIR)) return 0;
-  let n = 0;
+/**
+ * Stop every labelled process (the process group: the shell and the server it started) and wait
+ * until they are gone; SIGKILL after 5 s. Returns the pids stopped and any that survived.
+ */
+export async function stopAllTvlProcesses(): Promise<{ stopped: number[]; survivors: number[] }> {
+  if (!existsSync(TARGET_STATE_DIR)) return { stopped: [], survivors: [] };
+  const stopped: number[] = [];
   for (const f of readdirSync(TARGET_STATE_DIR).filter((x) => x.endsWith('.pid'))) {
     const pid = Number(readFileSync(path.join(TARGET_STATE_DIR, f), 'utf8'));
     if (pid && alive(pid)) {
-      try {
-        process.kill(-pid, 'SIGTERM'); // the process group: the shell and the server it started
-      } catch {
-        try {
-          process.kill(pid, 'SIGTERM');
-        } catch {
-          /* already gone */
-        }
-      }
-      n++;
+      signal(pid, 'SIGTERM');
+      stopped.push(pid);
     }
     rmSync(path.join(TARGET_STATE_DIR, f), { force: true });
   }
-  return n;
+  const deadline = performance.now() + 5000;
+  while (stopped.some(alive) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  for (const pid of stopped.filter(alive)) signal(pid, 'SIGKILL');
+  await new Promise((r) => setTimeout(r, 50));
+  return { stopped, survivors: stopped.filter(alive) };
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, sig);
+  } catch {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      /* already gone */
+    }
+  }
 }
