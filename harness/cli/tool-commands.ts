@@ -51,19 +51,21 @@ export function registerToolCommands(program: Command): void {
     .description('build the Allure 3 report from reports/allure-results into reports/allure-report, keeping history in reports/history.jsonl')
     .option('--results <dir>', 'Allure results (several shards: pass a parent of allure-results dirs)', 'reports/allure-results')
     .option('--output <dir>', 'report directory', 'reports/allure-report')
-    .action((o: { results: string; output: string }) => {
+    .option('--history <file>', 'history across runs (trends, flaky detection)', 'reports/history.jsonl')
+    .option('--single-file', 'one self-contained index.html (opens from file:// without a web server)')
+    .action((o: { results: string; output: string; history: string; singleFile?: boolean }) => {
       const results = path.resolve(PROJECT_ROOT, o.results);
       if (!existsSync(results) || readdirSync(results).length === 0) throw new Error(`no Allure results in ${results}: run the suite first`);
-      const cfgFile = path.join(PROJECT_ROOT, 'reports', 'allurerc.mjs');
+      const output = path.resolve(PROJECT_ROOT, o.output);
+      // The Allure config sits beside the report it describes, so concurrent reports never share one.
+      const cfgFile = `${output}.allurerc.mjs`;
       mkdirSync(path.dirname(cfgFile), { recursive: true });
-      writeFileSync(
-        cfgFile,
-        `export default ${JSON.stringify({ name: 'tropic-harness', output: path.resolve(PROJECT_ROOT, o.output), historyPath: path.join(PROJECT_ROOT, 'reports', 'history.jsonl'), plugins: { awesome: { options: { singleFile: false, reportLanguage: 'en' } } } }, null, 2)};\n`,
-      );
+      const allureConfig = { name: 'tropic-harness', output, historyPath: path.resolve(PROJECT_ROOT, o.history), plugins: { awesome: { options: { singleFile: !!o.singleFile, reportLanguage: 'en' } } } };
+      writeFileSync(cfgFile, `export default ${JSON.stringify(allureConfig, null, 2)};\n`);
       const bin = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'allure');
       const r = spawnSync(bin, ['generate', results, '--config', cfgFile], { stdio: 'inherit', cwd: PROJECT_ROOT });
       if (r.status !== 0) throw new Error(`allure generate exited with ${r.status}`);
-      process.stdout.write(`report: ${path.resolve(PROJECT_ROOT, o.output)}/index.html\n`);
+      process.stdout.write(`report: ${output}/index.html\n`);
     });
 
   program

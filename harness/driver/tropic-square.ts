@@ -109,7 +109,7 @@ export class TropicSquare {
   async getInfo(objectId: number, blockIndex = 0): Promise<Uint8Array> {
     checkInt('objectId', objectId, 0, 255);
     checkInt('blockIndex', blockIndex, 0, 255);
-    return this.l2(L2_REQ.GET_INFO, Uint8Array.of(objectId, blockIndex));
+    return this.step('getInfo', { objectId: `0x${objectId.toString(16).padStart(2, '0')}`, blockIndex }, () => this.l2(L2_REQ.GET_INFO, Uint8Array.of(objectId, blockIndex)));
   }
 
   /** Certificate store: reads only the blocks its header says are used. */

@@ -28,7 +28,7 @@ export const CONTAINER_LABEL = 'tropic-harness.target';
 export const SLOT_LABEL = 'tropic-harness.slot';
 const MODEL_PORT = 28992;
 
-type ContainerKind = 'tvl-container' | 'model-container';
+export type ContainerKind = 'tvl-container' | 'model-container';
 type Testcontainers = typeof import('testcontainers');
 
 async function testcontainers(cfg: HarnessConfig): Promise<Testcontainers> {
@@ -40,7 +40,7 @@ async function testcontainers(cfg: HarnessConfig): Promise<Testcontainers> {
   }
 }
 
-function containerKind(cfg: HarnessConfig): ContainerKind {
+export function containerKind(cfg: HarnessConfig): ContainerKind {
   if (cfg.TROPIC_TARGET !== 'tvl-container' && cfg.TROPIC_TARGET !== 'model-container') throw new TargetError(`${cfg.TROPIC_TARGET} is not a container target`, 'TH_TARGET_KIND');
   return cfg.TROPIC_TARGET;
 }
@@ -53,18 +53,34 @@ export function imageName(cfg: HarnessConfig): string {
 }
 
 /** A friendly error when no engine answers: say which engine was tried and how to get one. */
+function noEngine(cfg: HarnessConfig, cause: unknown): TargetError {
+  const choice = useDockerEngine(cfg);
+  return new TargetError(
+    `no Docker engine answers (${choice.source}${choice.dockerHost ? ` ${choice.dockerHost}` : ''}): start one with \`bash .ci/docker-engine start\`, or set DOCKER_HOST`,
+    'TH_NO_DOCKER_ENGINE',
+    { cause },
+  );
+}
+
 async function runtimeClient(cfg: HarnessConfig) {
   const tc = await testcontainers(cfg);
-  const choice = useDockerEngine(cfg);
   try {
     return { tc, client: await tc.getContainerRuntimeClient() };
   } catch (cause) {
-    throw new TargetError(
-      `no Docker engine answers (${choice.source}${choice.dockerHost ? ` ${choice.dockerHost}` : ''}): start one with \`bash .ci/docker-engine start\`, or set DOCKER_HOST`,
-      'TH_NO_DOCKER_ENGINE',
-      { cause },
-    );
+    throw noEngine(cfg, cause);
   }
+}
+
+/** The engine's API (dockerode, as testcontainers uses), checked to answer. */
+async function dockerApi(cfg: HarnessConfig): Promise<Docker> {
+  useDockerEngine(cfg);
+  const docker = new Docker();
+  try {
+    await docker.ping();
+  } catch (cause) {
+    throw noEngine(cfg, cause);
+  }
+  return docker;
 }
 
 /**
@@ -182,18 +198,18 @@ export async function startContainerTarget(cfg: HarnessConfig, slot: number): Pr
   };
 }
 
-/** Labelled containers, all or of one kind, in any state (a crashed run may leave exited ones). */
-export async function listContainers(cfg: HarnessConfig, kind?: ContainerKind): Promise<{ id: string; kind: string; slot: string; state: string }[]> {
-  await runtimeClient(cfg); // the same engine choice and the same error when none answers
-  const docker = new Docker();
-  const all = await docker.listContainers({ all: true, filters: { label: [kind ? `${CONTAINER_LABEL}=${kind}` : CONTAINER_LABEL] } });
+/** Labelled containers (all, of one kind, or of one slot), in any state: a crashed run may leave exited ones. */
+export async function listContainers(cfg: HarnessConfig, kind?: ContainerKind, slot?: number): Promise<{ id: string; kind: string; slot: string; state: string }[]> {
+  const docker = await dockerApi(cfg);
+  const label = [kind ? `${CONTAINER_LABEL}=${kind}` : CONTAINER_LABEL, ...(slot === undefined ? [] : [`${SLOT_LABEL}=${slot}`])];
+  const all = await docker.listContainers({ all: true, filters: { label } });
   return all.map((c) => ({ id: c.Id, kind: c.Labels[CONTAINER_LABEL] ?? '?', slot: c.Labels[SLOT_LABEL] ?? '?', state: c.State }));
 }
 
 /** Remove labelled containers (the run's at teardown; a crashed run's at setup). */
-export async function removeContainers(cfg: HarnessConfig, kind?: ContainerKind): Promise<number> {
-  const found = await listContainers(cfg, kind);
-  const docker = new Docker();
+export async function removeContainers(cfg: HarnessConfig, kind?: ContainerKind, slot?: number): Promise<number> {
+  const found = await listContainers(cfg, kind, slot);
+  const docker = await dockerApi(cfg);
   await Promise.all(found.map((c) => docker.getContainer(c.id).remove({ force: true, v: true })));
   return found.length;
 }
