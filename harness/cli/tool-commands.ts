@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync, existsSync, mkdirSync, readdirSync, cpSync
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import type { Command } from 'commander';
-import { intArg } from './main.js';
+import { intArg } from './args.js';
 import { resolveConfig, redactedConfig, envExample } from '../config/env.js';
 import { parseFrameLog } from '../framelog/frame-log.js';
 import { decodeFrameLog } from '../framelog/decode.js';

@@ -101,12 +101,21 @@ export async function prepareContainerImage(cfg: HarnessConfig, progress: (line:
   try {
     progress(`building ${image} from ${what}`);
     const base = kind === 'model-container' ? cfg.MODEL_BASE_IMAGE : cfg.TVL_BASE_IMAGE;
-    if (!(await client.image.exists(tc.ImageName.fromString(base))) && base.startsWith('tropic-harness/')) {
-      throw new TargetError(`base image ${base} is missing: \`bash .ci/docker-engine start\` builds it, or set MODEL_BASE_IMAGE to an image with Node 20 (e.g. node:20-bookworm-slim)`, 'TH_BASE_IMAGE');
+    const baseVar = kind === 'model-container' ? 'MODEL_BASE_IMAGE' : 'TVL_BASE_IMAGE';
+    if (!(await client.image.exists(tc.ImageName.fromString(base)))) {
+      if (base.startsWith('tropic-harness/')) {
+        throw new TargetError(`${baseVar}=${base} is not on the engine: \`bash .ci/docker-engine base-image\` builds it, or set ${baseVar} to an image with ${kind === 'model-container' ? 'Node 20 (e.g. node:20-bookworm-slim)' : 'Python 3 and pip'}`, 'TH_BASE_IMAGE');
+      }
+      progress(`pulling ${base}`);
+      try {
+        await client.image.pull(tc.ImageName.fromString(base));
+      } catch (cause) {
+        throw new TargetError(`${baseVar}=${base} is not on the engine and cannot be pulled (${(cause as Error).message.split('\n')[0]}); load it (docker load/import) or name a local image`, 'TH_BASE_IMAGE', { cause });
+      }
     }
     const args: Record<string, string> = { BASE_IMAGE: base };
     if (kind === 'tvl-container') args.PIP_ARGS = cfg.TVL_PIP_ARGS;
-    await tc.GenericContainer.fromDockerfile(dir, 'Dockerfile').withBuildArgs(args).withCache(true).build(image, { deleteOnExit: false });
+    await buildImage(await dockerApi(cfg), dir, image, args, progress);
   } catch (cause) {
     if (cause instanceof TargetError) throw cause;
     throw new TargetError(`building ${image} failed: ${(cause as Error).message}`, 'TH_IMAGE_BUILD', { cause });
@@ -116,6 +125,33 @@ export async function prepareContainerImage(cfg: HarnessConfig, progress: (line:
   const ms = performance.now() - t0;
   progress(`built ${image} in ${(ms / 1000).toFixed(1)} s`);
   return { image, built: true, ms };
+}
+
+/**
+ * Build through the engine's API and follow its progress: testcontainers' builder drops the build
+ * output, so a failing RUN would surface only as "Failed to build image". Here the failing step and
+ * the last lines of output go into the error, and each build step is reported as progress.
+ */
+async function buildImage(docker: Docker, dir: string, image: string, buildargs: Record<string, string>, progress: (line: string) => void): Promise<void> {
+  const src = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.relative(dir, path.join(e.parentPath, e.name)));
+  const stream = await docker.buildImage({ context: dir, src }, { t: image, buildargs, rm: true, forcerm: true });
+  const output: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null, events: { error?: string; errorDetail?: { message?: string } }[]) => {
+        const failed = err?.message ?? events.find((e) => e.error)?.error;
+        if (failed) reject(new Error(`${failed}\n--- last build output ---\n${output.slice(-25).join('\n')}`));
+        else resolve();
+      },
+      (e: { stream?: string; status?: string }) => {
+        const line = (e.stream ?? e.status ?? '').trimEnd();
+        if (!line) return;
+        output.push(line);
+        if (/^Step \d+\/\d+ :/.test(line)) progress(line);
+      },
+    );
+  });
 }
 
 function modelContext() {
