@@ -49,7 +49,7 @@ test('libtropic runner flow: dump-logging-cfg, log to a file at DEBUG, serve, an
   expect(await exit).toBe(0);
 
   const log = readFileSync(logFile, 'utf8');
-  expect(log).toMatch(/INFO  model server listening on 127\.0\.0\.1:\d+/);
+  expect(log).toMatch(/INFO {2}model server listening on 127\.0\.0\.1:\d+/);
   expect(log).toMatch(/client 127\.0\.0\.1:\d+ connected/);
   expect(log).toMatch(/ DEBUG /);
   expect(log).toMatch(/SIGTERM received, shutting down/);
