@@ -29,9 +29,9 @@ async function rate(name: string, op: () => Promise<unknown>): Promise<number> {
   return n / SECONDS;
 }
 
-async function benchTarget(label: string, port: number): Promise<Record<string, number>> {
+async function benchTarget(label: string, port: number, pipeline = false): Promise<Record<string, number>> {
   process.stderr.write(`${label}:\n`);
-  const t = await TcpTransport.connect({ host: '127.0.0.1', port, ioTimeoutMs: 30_000 });
+  const t = await TcpTransport.connect({ host: '127.0.0.1', port, ioTimeoutMs: 30_000, pipeline });
   const ts = new TropicSquare(t);
   await ts.startSecureSession(0, loadPairingKey(resolveConfig()));
   const small = new Uint8Array(64).fill(1);
@@ -60,15 +60,28 @@ async function echoFloor(): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const rows: [string, string, string][] = [];
+  const rows: string[][] = [];
   const floor = await echoFloor();
-  rows.push(['raw loopback TCP echo (tagged message)', floor.toFixed(0), '-']);
+  rows.push(['raw loopback TCP echo (tagged message)', floor.toFixed(0), '-', '-', '-']);
 
   const t0 = performance.now();
   const server = await new ModelServer({ port: 0, config: loadModelConfig() }).start();
   await waitForAnsweredFrame('127.0.0.1', server.port, 5000);
   const readyMs = performance.now() - t0;
   const model = await benchTarget('embedded model', server.port);
+  // Pipelined: a chip-select window in one round trip (the embedded server frames its input).
+  const piped = await benchTarget('embedded model, pipelined transport', server.port, true);
+  // The model in its own process (`tropic-harness model serve`), as ts-tvl runs: client and server
+  // no longer share one event loop.
+  const procPort = 29700 + Math.floor(Math.random() * 100);
+  const proc = spawn(process.execPath, [new URL('../cli/main.js', import.meta.url).pathname, 'model', 'serve', '--port', String(procPort), '--log-level', 'error'], { stdio: 'ignore' });
+  let separate: Record<string, number>;
+  try {
+    await waitForAnsweredFrame('127.0.0.1', procPort, 10_000);
+    separate = await benchTarget('embedded model in its own process, pipelined transport', procPort, true);
+  } finally {
+    proc.kill('SIGTERM');
+  }
 
   const rebuildStart = performance.now();
   for (let i = 0; i < 200; i++) server.resetChip('bench');
@@ -97,14 +110,18 @@ async function main(): Promise<void> {
       }
     }
   }
-  for (const k of Object.keys(model)) rows.push([k, model[k].toFixed(0), tvl ? tvl[k].toFixed(1) : 'n/a (set TVL_BENCH_COMMAND)']);
-  if (tvl) rows.push(['Ping 64 B speed-up (goal >= 50x)', `${(model['L3 Ping 64 B'] / tvl['L3 Ping 64 B']).toFixed(1)}x`, '']);
-  rows.push(['model ready (start + first answered frame), ms (goal < 50)', readyMs.toFixed(1), '']);
-  rows.push(['fresh chip: in-memory rebuild, ms', rebuildMs.toFixed(3), '']);
-  rows.push(['fresh chip: RESET_TARGET round trip, ms', resetTargetMs.toFixed(3), '']);
-  const w = [Math.max(...rows.map((r) => r[0].length)), 14, 28];
-  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i])).join(' | ')} |`;
-  process.stdout.write([line(['measure (ops/s unless noted)', 'embedded', 'ts-tvl']), `|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`, ...rows.map(line)].join('\n') + '\n');
+  for (const k of Object.keys(model)) rows.push([k, model[k]!.toFixed(0), piped[k]!.toFixed(0), separate[k]!.toFixed(0), tvl ? tvl[k]!.toFixed(1) : 'n/a (set TVL_BENCH_COMMAND)']);
+  if (tvl) {
+    const up = (r: Record<string, number>) => `${(r['L3 Ping 64 B']! / tvl['L3 Ping 64 B']!).toFixed(1)}x`;
+    rows.push(['Ping 64 B speed-up over ts-tvl (goal >= 50x)', up(model), up(piped), up(separate), '']);
+  }
+  rows.push(['model ready (start + first answered frame), ms (goal < 50)', readyMs.toFixed(1), '', '', '']);
+  rows.push(['fresh chip: in-memory rebuild, ms', rebuildMs.toFixed(3), '', '', '']);
+  rows.push(['fresh chip: RESET_TARGET round trip, ms', resetTargetMs.toFixed(3), '', '', '']);
+  const head = ['measure (ops/s unless noted)', 'embedded', 'embedded, pipelined', 'own process, pipelined', 'ts-tvl (own process)'];
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i]!)).join(' | ')} |`;
+  process.stdout.write([line(head), `|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`, ...rows.map(line)].join('\n') + '\n');
 }
 
 void main();

@@ -36,6 +36,11 @@ export const ENV_SPEC = {
   TROPIC_IO_TIMEOUT_MS: { schema: int(1, 600_000).default(5000), doc: 'bound on one tagged-message reply (ms)', example: '5000' },
   TROPIC_RESPONSE_TIMEOUT_MS: { schema: int(1, 600_000).default(10_000), doc: 'bound on polling one L2 response (ms)', example: '10000' },
   TROPIC_POLL_DELAY_MS: { schema: int(0, 10_000).default(0), doc: 'WAIT between Get_Response polls (ms); raise for real chips', example: '0' },
+  TROPIC_PIPELINE: {
+    schema: bool.default(false),
+    doc: 'pipeline tagged messages (a chip-select window in one round trip): 0 | 1. Only for servers that frame their input (the embedded model, model-container); ts-tvl 2.2 loses frames. Not with TROPIC_RECONNECT',
+    example: '0',
+  },
   TROPIC_RECONNECT: { schema: bool.default(false), doc: 'reconnect once and retry when the TCP link drops: 0 | 1', example: '0' },
   TROPIC_ALLURE_RESULTS: { schema: z.string().min(1).default('reports/allure-results'), doc: 'where allure-playwright writes results (relative to the project root)', example: 'reports/allure-results' },
   TVL_COMMAND: { schema: z.string().min(1).optional(), doc: "tvl-process: command that starts ts-tvl's server, e.g. `model_server tcp` (port and configuration are appended)", example: '' },
@@ -87,6 +92,7 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, dir = PROJEC
   if (problems.length === 0) {
     if (cfg.TROPIC_TARGET === 'rig' && !cfg.TROPIC_RIG) problems.push(`TROPIC_RIG="(unset)": required when TROPIC_TARGET=rig (expected: tcp://host:port)`);
     if (cfg.TROPIC_TARGET === 'tvl-process' && !cfg.TVL_COMMAND) problems.push(`TVL_COMMAND="(unset)": required when TROPIC_TARGET=tvl-process (expected: e.g. "model_server tcp")`);
+    if (cfg.TROPIC_PIPELINE && cfg.TROPIC_RECONNECT) problems.push(`TROPIC_PIPELINE="1" with TROPIC_RECONNECT="1": choose one (a retried exchange would be re-sent behind messages already written)`);
     if (cfg.TROPIC_TARGET === 'tvl-container' && !cfg.TVL_IMAGE && !cfg.TVL_WHEEL) problems.push(`TVL_IMAGE/TVL_WHEEL="(unset)": one is required when TROPIC_TARGET=tvl-container`);
   }
   if (problems.length) throw new ConfigError(`invalid tropic-harness configuration (${problems.length} problem${problems.length > 1 ? 's' : ''})`, problems);

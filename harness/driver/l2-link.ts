@@ -39,14 +39,19 @@ export class L2Link {
 
   /** Send raw bytes in one chip-select window; returns the bytes clocked back (first is CHIP_STATUS). */
   async writeRaw(bytes: Uint8Array): Promise<Uint8Array> {
-    await this.transport.csnLow();
-    try {
-      const back = await this.transport.transfer(bytes);
-      this.lastChipStatus = back[0] ?? 0;
-      return back;
-    } finally {
-      await this.transport.csnHigh();
-    }
+    const back = await this.window(bytes);
+    this.lastChipStatus = back[0] ?? 0;
+    return back;
+  }
+
+  /**
+   * One chip-select window: CSN_LOW, one transfer, CSN_HIGH. All three are issued at once, so a
+   * pipelining transport sends them in one round trip; others still send them one by one. The
+   * window is closed even when the transfer fails.
+   */
+  private async window(bytes: Uint8Array): Promise<Uint8Array> {
+    const [, back] = await Promise.all([this.transport.csnLow(), this.transport.transfer(bytes), this.transport.csnHigh()]);
+    return back;
   }
 
   async sendRequest(id: number, data?: Uint8Array, opts?: RawFrameOptions): Promise<void> {
@@ -59,18 +64,18 @@ export class L2Link {
     for (let i = 0; i < this.poll.maxPolls; i++) {
       if (performance.now() > deadline) break;
       if (i > 0 && this.poll.pollDelayMs > 0) await this.transport.wait(this.poll.pollDelayMs);
+      if (this.poll.readMode === 'single') {
+        const req = new Uint8Array(MAX_READ);
+        req[0] = L2_REQ.GET_RESPONSE;
+        const back = await this.window(req);
+        if (!this.chipReady(back[0]) || back[1] === L2_STATUS.NO_RESP) {
+          this.busyPolls++;
+          continue;
+        }
+        return decodeResponse(back.slice(1, 1 + back[2] + 4));
+      }
       await this.transport.csnLow();
       try {
-        if (this.poll.readMode === 'single') {
-          const req = new Uint8Array(MAX_READ);
-          req[0] = L2_REQ.GET_RESPONSE;
-          const back = await this.transport.transfer(req);
-          if (!this.chipReady(back[0]) || back[1] === L2_STATUS.NO_RESP) {
-            this.busyPolls++;
-            continue;
-          }
-          return decodeResponse(back.slice(1, 1 + back[2] + 4));
-        }
         if (!this.chipReady((await this.transport.transfer(Uint8Array.of(L2_REQ.GET_RESPONSE)))[0])) {
           this.busyPolls++;
           continue;

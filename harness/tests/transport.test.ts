@@ -166,3 +166,27 @@ test('without reconnect, a dropped link fails the exchange with TH_TCP_CLOSED', 
   await t.close();
   await s.close();
 });
+
+test('pipelined: a chip-select window reaches the server before any reply, replies matched in order', async () => {
+  // The server holds every reply until it has seen all three messages of the window: a transport
+  // that waits for each reply (the default) would deadlock here and time out.
+  const held: [net.Socket, number, Uint8Array][] = [];
+  const s = await server((sock, tag, payload) => {
+    held.push([sock, tag, payload]);
+    if (held.length === 3) for (const [k, t, p] of held.splice(0)) echo(k, t, p, 0);
+  });
+  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port, pipeline: true, ioTimeoutMs: 500, receiveRetries: 0 });
+  const [, back] = await Promise.all([t.csnLow(), t.transfer(Uint8Array.of(1, 2, 3)), t.csnHigh()]);
+  expect(back).toEqual(Uint8Array.of(0xfe, 0xfd, 0xfc));
+  await t.close();
+
+  const serial = await TcpTransport.connect({ host: '127.0.0.1', port: s.port, ioTimeoutMs: 300, receiveRetries: 0 });
+  const window = Promise.all([serial.csnLow(), serial.transfer(Uint8Array.of(1)), serial.csnHigh()]);
+  await expect(window).rejects.toBeInstanceOf(TimeoutError);
+  await serial.close();
+  await s.close();
+});
+
+test('pipeline and reconnect together are refused', async () => {
+  await expect(TcpTransport.connect({ host: '127.0.0.1', port: 1, pipeline: true, reconnect: true })).rejects.toMatchObject({ code: 'TH_TCP_OPTIONS' });
+});

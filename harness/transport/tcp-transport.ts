@@ -8,6 +8,10 @@
  * - Every wait is bounded; a timed-out receive is retried a bounded number of times.
  * - Opt-in reconnect: when the link drops, reconnect once at a message boundary, retry the
  *   exchange and report the `degraded` state.
+ * - Opt-in pipelining, for servers that frame their input (the embedded model does; ts-tvl 2.2
+ *   loses the second of two frames in one read): each message is written as soon as it is
+ *   issued and replies are matched in order, so a chip-select window (CSN_LOW, SPI_SEND,
+ *   CSN_HIGH) costs one round trip instead of three.
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
@@ -30,6 +34,8 @@ export interface TcpTransportOptions {
   maxPayload?: number;
   /** Reconnect once and retry when the connection drops. Off by default. */
   reconnect?: boolean;
+  /** Write messages without waiting for earlier replies (see above). Off by default; not with reconnect. */
+  pipeline?: boolean;
 }
 
 export type ConnectionState = 'connecting' | 'connected' | 'degraded' | 'closed';
@@ -70,8 +76,13 @@ export class TcpTransport extends EventEmitter implements L1Transport {
       receiveRetries: 1,
       maxPayload: DEFAULT_MAX_PAYLOAD,
       reconnect: false,
+      pipeline: false,
       ...opts,
     };
+    if (this.options.pipeline && this.options.reconnect) {
+      // A retried exchange would be re-sent after messages already written behind it.
+      throw new TransportError('pipeline and reconnect cannot be combined', 'TH_TCP_OPTIONS', { expected: 'pipeline or reconnect, not both' });
+    }
     this.parser = new TaggedFrameParser(this.options.maxPayload);
   }
 
@@ -182,14 +193,21 @@ export class TcpTransport extends EventEmitter implements L1Transport {
     });
   }
 
-  /** Send one tagged message and return the reply payload; exchanges are serialized. */
+  /**
+   * Send one tagged message and return the reply payload. Replies are taken in order; without
+   * pipelining a message is written only after the previous reply has arrived.
+   */
   exchange(tag: number, payload: Uint8Array = new Uint8Array(0)): Promise<Uint8Array> {
-    const run = this.queue.then(() => this.exchangeNow(tag, payload));
+    // Pipelined: write now if the message is valid and the link is up; otherwise the exchange
+    // fails in its turn with the usual error.
+    const written = this.options.pipeline && !this.closed && !this.linkError && !!this.socket && payload.length <= this.options.maxPayload;
+    if (written) this.socket!.write(encodeFrame(tag, payload));
+    const run = this.queue.then(() => this.exchangeNow(tag, payload, written));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  private async exchangeNow(tag: number, payload: Uint8Array): Promise<Uint8Array> {
+  private async exchangeNow(tag: number, payload: Uint8Array, written = false): Promise<Uint8Array> {
     if (this.closed) throw new TransportError(`transport is closed; cannot send ${tagName(tag)}`, 'TH_TCP_CLOSED');
     if (payload.length > this.options.maxPayload) {
       throw new TransportError(`${tagName(tag)} payload of ${payload.length} bytes exceeds the maximum of ${this.options.maxPayload}`, 'TH_TCP_PAYLOAD', {
@@ -201,7 +219,7 @@ export class TcpTransport extends EventEmitter implements L1Transport {
     const t0 = performance.now();
     const rec: ExchangeRecord = { seq, time: started, durationMs: 0, tag, request: payload };
     try {
-      const reply = await this.roundTrip(tag, payload);
+      const reply = await this.roundTrip(tag, payload, written);
       rec.replyTag = reply.tag;
       rec.reply = reply.payload;
       this.check(tag, payload, reply);
@@ -216,12 +234,11 @@ export class TcpTransport extends EventEmitter implements L1Transport {
     }
   }
 
-  private async roundTrip(tag: number, payload: Uint8Array): Promise<TaggedFrame> {
+  private async roundTrip(tag: number, payload: Uint8Array, written: boolean): Promise<TaggedFrame> {
     for (let attempt = 0; ; attempt++) {
       try {
         if (this.linkError || !this.socket) throw this.linkError ?? new TransportError('not connected', 'TH_TCP_CLOSED');
-        const frame = encodeFrame(tag, payload);
-        this.socket.write(frame);
+        if (!written || attempt > 0) this.socket.write(encodeFrame(tag, payload));
         let lastTimeout: TimeoutError | undefined;
         for (let r = 0; r <= this.options.receiveRetries; r++) {
           try {
