@@ -10,7 +10,7 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
-import type { ModelLog } from '../model/chip.js';
+import { formatLogLine, type ModelLog } from '../model/chip.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -70,7 +70,7 @@ export function makeLog(sink: LogSink): { log: ModelLog; close: () => Promise<vo
   const write = (s: string) => (out ? out.write(s) : process.stderr.write(s));
   return {
     log: (l, msg) => {
-      if (LOG_LEVELS.indexOf(l) >= min) write(`${new Date().toISOString()} ${l.toUpperCase().padEnd(5)} ${msg}\n`);
+      if (LOG_LEVELS.indexOf(l) >= min) write(`${formatLogLine(l, msg)}\n`);
     },
     close: () => new Promise((resolve) => (out ? out.end(resolve) : resolve())),
   };

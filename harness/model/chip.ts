@@ -20,6 +20,9 @@ import type { ModelConfig } from './model-config.js';
 
 export type ModelLog = (level: 'debug' | 'info' | 'warn' | 'error', msg: string) => void;
 
+/** One log line as every model log shows it (server CLI, target attachments). */
+export const formatLogLine = (level: Parameters<ModelLog>[0], msg: string): string => `${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg}`;
+
 /** Response chunk size for encrypted results (ts-tvl: 128 bytes). */
 const RESULT_CHUNK = 128;
 const MACANDD_CUSTOM = new TextEncoder().encode('My Tagged Application');

@@ -40,8 +40,10 @@ async function testcontainers(cfg: HarnessConfig): Promise<Testcontainers> {
   }
 }
 
-export function containerKind(cfg: HarnessConfig): ContainerKind {
-  if (cfg.TROPIC_TARGET !== 'tvl-container' && cfg.TROPIC_TARGET !== 'model-container') throw new TargetError(`${cfg.TROPIC_TARGET} is not a container target`, 'TH_TARGET_KIND');
+export const isContainerKind = (kind: string): kind is ContainerKind => kind === 'tvl-container' || kind === 'model-container';
+
+function containerKind(cfg: HarnessConfig): ContainerKind {
+  if (!isContainerKind(cfg.TROPIC_TARGET)) throw new TargetError(`${cfg.TROPIC_TARGET} is not a container target`, 'TH_TARGET_KIND');
   return cfg.TROPIC_TARGET;
 }
 
@@ -62,16 +64,11 @@ function noEngine(cfg: HarnessConfig, cause: unknown): TargetError {
   );
 }
 
-async function runtimeClient(cfg: HarnessConfig) {
-  const tc = await testcontainers(cfg);
-  try {
-    return { tc, client: await tc.getContainerRuntimeClient() };
-  } catch (cause) {
-    throw noEngine(cfg, cause);
-  }
-}
-
-/** The engine's API (dockerode, as testcontainers uses), checked to answer. */
+/**
+ * The engine's API (dockerode, the client testcontainers itself uses), checked to answer. The
+ * harness's own engine calls (images, builds, listing, removal) go through it; testcontainers
+ * starts the containers.
+ */
 async function dockerApi(cfg: HarnessConfig): Promise<Docker> {
   useDockerEngine(cfg);
   const docker = new Docker();
@@ -89,12 +86,12 @@ async function dockerApi(cfg: HarnessConfig): Promise<Docker> {
  */
 export async function prepareContainerImage(cfg: HarnessConfig, progress: (line: string) => void = () => {}): Promise<{ image: string; built: boolean; ms: number }> {
   const kind = containerKind(cfg);
-  const { tc, client } = await runtimeClient(cfg);
+  const docker = await dockerApi(cfg);
   const image = imageName(cfg);
   const t0 = performance.now();
   if (kind === 'tvl-container' && cfg.TVL_IMAGE) {
-    // A ready image: pull it if the engine lacks it (testcontainers' default pull policy).
-    await client.image.pull(tc.ImageName.fromString(image));
+    // A ready image: pull it only if the engine lacks it.
+    if (!(await imageExists(docker, image))) await pullImage(docker, image);
     return { image, built: false, ms: performance.now() - t0 };
   }
   const { dir, dispose, what } = kind === 'model-container' ? modelContext() : tvlContext(cfg);
@@ -102,20 +99,20 @@ export async function prepareContainerImage(cfg: HarnessConfig, progress: (line:
     progress(`building ${image} from ${what}`);
     const base = kind === 'model-container' ? cfg.MODEL_BASE_IMAGE : cfg.TVL_BASE_IMAGE;
     const baseVar = kind === 'model-container' ? 'MODEL_BASE_IMAGE' : 'TVL_BASE_IMAGE';
-    if (!(await client.image.exists(tc.ImageName.fromString(base)))) {
+    if (!(await imageExists(docker, base))) {
       if (base.startsWith('tropic-harness/')) {
         throw new TargetError(`${baseVar}=${base} is not on the engine: \`bash .ci/docker-engine base-image\` builds it, or set ${baseVar} to an image with ${kind === 'model-container' ? 'Node 20 (e.g. node:20-bookworm-slim)' : 'Python 3 and pip'}`, 'TH_BASE_IMAGE');
       }
       progress(`pulling ${base}`);
       try {
-        await client.image.pull(tc.ImageName.fromString(base));
+        await pullImage(docker, base);
       } catch (cause) {
         throw new TargetError(`${baseVar}=${base} is not on the engine and cannot be pulled (${(cause as Error).message.split('\n')[0]}); load it (docker load/import) or name a local image`, 'TH_BASE_IMAGE', { cause });
       }
     }
     const args: Record<string, string> = { BASE_IMAGE: base };
     if (kind === 'tvl-container') args.PIP_ARGS = cfg.TVL_PIP_ARGS;
-    await buildImage(await dockerApi(cfg), dir, image, args, progress);
+    await buildImage(docker, dir, image, args, progress);
   } catch (cause) {
     if (cause instanceof TargetError) throw cause;
     throw new TargetError(`building ${image} failed: ${(cause as Error).message}`, 'TH_IMAGE_BUILD', { cause });
@@ -125,6 +122,21 @@ export async function prepareContainerImage(cfg: HarnessConfig, progress: (line:
   const ms = performance.now() - t0;
   progress(`built ${image} in ${(ms / 1000).toFixed(1)} s`);
   return { image, built: true, ms };
+}
+
+async function imageExists(docker: Docker, name: string): Promise<boolean> {
+  return docker
+    .getImage(name)
+    .inspect()
+    .then(
+      () => true,
+      () => false,
+    );
+}
+
+async function pullImage(docker: Docker, name: string): Promise<void> {
+  const stream = await docker.pull(name);
+  await new Promise<void>((resolve, reject) => docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
 }
 
 /**
@@ -186,12 +198,13 @@ function configHash(configFile: string): string {
 /** Start this slot's container, or reuse the one an earlier worker of the slot started. */
 export async function startContainerTarget(cfg: HarnessConfig, slot: number): Promise<TargetHandle> {
   const kind = containerKind(cfg);
-  const { tc, client } = await runtimeClient(cfg);
+  const docker = await dockerApi(cfg);
+  const tc = await testcontainers(cfg);
   const image = imageName(cfg);
   const configFile = path.resolve(cfg.TROPIC_MODEL_CONFIG ?? DEFAULT_MODEL_CONFIG);
   let imageId: string;
   try {
-    imageId = (await client.image.inspect(tc.ImageName.fromString(image))).Id;
+    imageId = (await docker.getImage(image).inspect()).Id;
   } catch (cause) {
     throw new TargetError(`image ${image} is missing: the ${kind} setup project builds it (run the spec project, not its tests alone)`, 'TH_IMAGE_MISSING', { cause });
   }
@@ -236,16 +249,19 @@ export async function startContainerTarget(cfg: HarnessConfig, slot: number): Pr
 
 /** Labelled containers (all, of one kind, or of one slot), in any state: a crashed run may leave exited ones. */
 export async function listContainers(cfg: HarnessConfig, kind?: ContainerKind, slot?: number): Promise<{ id: string; kind: string; slot: string; state: string }[]> {
-  const docker = await dockerApi(cfg);
-  const label = [kind ? `${CONTAINER_LABEL}=${kind}` : CONTAINER_LABEL, ...(slot === undefined ? [] : [`${SLOT_LABEL}=${slot}`])];
-  const all = await docker.listContainers({ all: true, filters: { label } });
-  return all.map((c) => ({ id: c.Id, kind: c.Labels[CONTAINER_LABEL] ?? '?', slot: c.Labels[SLOT_LABEL] ?? '?', state: c.State }));
+  return labelled(await dockerApi(cfg), kind, slot);
 }
 
 /** Remove labelled containers (the run's at teardown; a crashed run's at setup). */
 export async function removeContainers(cfg: HarnessConfig, kind?: ContainerKind, slot?: number): Promise<number> {
-  const found = await listContainers(cfg, kind, slot);
   const docker = await dockerApi(cfg);
+  const found = await labelled(docker, kind, slot);
   await Promise.all(found.map((c) => docker.getContainer(c.id).remove({ force: true, v: true })));
   return found.length;
+}
+
+async function labelled(docker: Docker, kind?: ContainerKind, slot?: number) {
+  const label = [kind ? `${CONTAINER_LABEL}=${kind}` : CONTAINER_LABEL, ...(slot === undefined ? [] : [`${SLOT_LABEL}=${slot}`])];
+  const all = await docker.listContainers({ all: true, filters: { label } });
+  return all.map((c) => ({ id: c.Id, kind: c.Labels[CONTAINER_LABEL] ?? '?', slot: c.Labels[SLOT_LABEL] ?? '?', state: c.State }));
 }

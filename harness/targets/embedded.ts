@@ -1,6 +1,7 @@
 /** The embedded model on an ephemeral loopback port, in the worker's own process. */
 import { ModelServer } from '../model/server.js';
 import { loadModelConfig } from '../model/model-config.js';
+import { formatLogLine } from '../model/chip.js';
 import { LogBuffer, type TargetHandle } from './target.js';
 
 export async function startEmbedded(configFile?: string): Promise<TargetHandle> {
@@ -8,7 +9,7 @@ export async function startEmbedded(configFile?: string): Promise<TargetHandle> 
   const server = await new ModelServer({
     port: 0,
     config: loadModelConfig(configFile),
-    log: (level, msg) => logs.push(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${msg}`),
+    log: (level, msg) => logs.push(formatLogLine(level, msg)),
   }).start();
   return {
     kind: 'embedded',

@@ -5,7 +5,7 @@
  * (fixtures/lifecycle), so they run only when a spec project that depends on them runs.
  */
 import type { HarnessConfig } from '../config/env.js';
-import { prepareContainerImage, removeContainers, listContainers } from './container.js';
+import { isContainerKind, prepareContainerImage, removeContainers, listContainers } from './container.js';
 import { stopAllTvlProcesses } from './tvl-process.js';
 
 export interface PrepareReport {
@@ -14,12 +14,10 @@ export interface PrepareReport {
   image?: { image: string; built: boolean; ms: number };
 }
 
-const isContainer = (cfg: HarnessConfig) => cfg.TROPIC_TARGET === 'tvl-container' || cfg.TROPIC_TARGET === 'model-container';
-
 export async function prepareTarget(cfg: HarnessConfig, progress: (line: string) => void): Promise<PrepareReport> {
   const report: PrepareReport = { removedProcesses: 0, removedContainers: 0 };
   if (cfg.TROPIC_TARGET === 'tvl-process') report.removedProcesses = (await stopAllTvlProcesses()).stopped.length;
-  if (isContainer(cfg)) {
+  if (isContainerKind(cfg.TROPIC_TARGET)) {
     report.removedContainers = await removeContainers(cfg);
     report.image = await prepareContainerImage(cfg, progress);
   }
@@ -33,7 +31,7 @@ export async function teardownTarget(cfg: HarnessConfig): Promise<{ stopped: num
     const { stopped, survivors } = await stopAllTvlProcesses();
     return { stopped: stopped.length, remaining: survivors.length };
   }
-  if (isContainer(cfg)) {
+  if (isContainerKind(cfg.TROPIC_TARGET)) {
     const stopped = await removeContainers(cfg);
     return { stopped, remaining: (await listContainers(cfg)).length };
   }
