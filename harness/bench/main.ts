@@ -10,7 +10,7 @@ import { ModelServer } from '../model/server.js';
 import { loadModelConfig } from '../model/model-config.js';
 import { TcpTransport } from '../transport/tcp-transport.js';
 import { TropicSquare } from '../driver/tropic-square.js';
-import { TAG, encodeFrame, TaggedFrameParser } from '../transport/tcp-protocol.js';
+import { TAG, encodeFrame, TaggedFrameParser } from '../protocol/tagged-frame.js';
 import { waitForAnsweredFrame } from '../targets/wait-ready.js';
 import { DEFAULT_MODEL_CONFIG } from '../paths.js';
 import { loadPairingKey } from '../config/pairing-key.js';

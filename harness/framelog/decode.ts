@@ -6,7 +6,7 @@ import { concat, hex } from '../bytes.js';
 import { crc16 } from '../protocol/crc16.js';
 import { describeChipStatus } from '../protocol/l1.js';
 import { L2_REQ, L2_STATUS, requestName, statusName } from '../protocol/l2.js';
-import { TAG, tagName } from '../transport/tcp-protocol.js';
+import { TAG, tagName } from '../protocol/tagged-frame.js';
 import { entryBytes, type FrameLogEntry } from './frame-log.js';
 
 const short = (b: Uint8Array, max = 24): string => (b.length > max ? `${hex(b.subarray(0, max))}…(${b.length} B)` : hex(b));

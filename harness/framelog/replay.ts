@@ -4,7 +4,7 @@
  * runs used the same random sources; the report says where the first divergence is.
  */
 import { hex } from '../bytes.js';
-import { tagName } from '../transport/tcp-protocol.js';
+import { tagName } from '../protocol/tagged-frame.js';
 import type { TcpTransport } from '../transport/tcp-transport.js';
 import { entryBytes, type FrameLogEntry } from './frame-log.js';
 

@@ -10,7 +10,7 @@
  */
 import net from 'node:net';
 import { writeFileSync } from 'node:fs';
-import { TAG, TaggedFrameParser, encodeFrame, tagName, MAX_PAYLOAD_FIELD } from '../transport/tcp-protocol.js';
+import { TAG, TaggedFrameParser, encodeFrame, tagName, MAX_PAYLOAD_FIELD } from '../protocol/tagged-frame.js';
 import { TropicModel, type ModelLog } from './chip.js';
 import { dumpModelConfig, loadModelConfig, type ModelConfig } from './model-config.js';
 import { snapshotConfig } from './snapshot.js';

@@ -8,7 +8,7 @@ import { test, expect } from '@playwright/test';
 import fc from 'fast-check';
 import { ModelServer } from '../model/server.js';
 import { TcpTransport } from '../transport/tcp-transport.js';
-import { TAG, TaggedFrameParser, encodeFrame, type TaggedFrame } from '../transport/tcp-protocol.js';
+import { TAG, TaggedFrameParser, encodeFrame, type TaggedFrame } from '../protocol/tagged-frame.js';
 import { TropicSquare } from '../driver/tropic-square.js';
 import { L2_STATUS, decodeResponse, encodeRequest } from '../protocol/l2.js';
 import { loadModelConfig, parseModelConfig } from '../model/model-config.js';

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { test, expect } from '@playwright/test';
 import { TcpTransport, type StateEvent } from '../transport/tcp-transport.js';
-import { TAG, TaggedFrameParser, encodeFrame } from '../transport/tcp-protocol.js';
+import { TAG, TaggedFrameParser, encodeFrame } from '../protocol/tagged-frame.js';
 import { TransportError, TransportTagError, TimeoutError, ProtocolError } from '../errors.js';
 
 type Behaviour = (sock: net.Socket, tag: number, payload: Uint8Array, n: number) => void;

@@ -16,9 +16,9 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { lookup } from 'node:dns/promises';
-import { TransportError, TransportTagError, TimeoutError, ProtocolError } from '../errors.js';
+import { TransportError, TransportTagError, TimeoutError, ProtocolError, type ErrorCode } from '../errors.js';
 import { hex } from '../bytes.js';
-import { DEFAULT_MAX_PAYLOAD, TAG, TaggedFrameParser, encodeFrame, tagName, type TaggedFrame } from './tcp-protocol.js';
+import { DEFAULT_MAX_PAYLOAD, TAG, TaggedFrameParser, encodeFrame, tagName, type TaggedFrame } from '../protocol/tagged-frame.js';
 import type { ExchangeRecord, L1Transport } from './l1-transport.js';
 
 export interface TcpTransportOptions {
@@ -273,7 +273,7 @@ export class TcpTransport extends EventEmitter implements L1Transport {
       }
       return;
     }
-    const codes: Record<number, string> = {
+    const codes: Record<number, ErrorCode> = {
       [TAG.EXCEPTION]: 'TH_TCP_EXCEPTION',
       [TAG.INVALID]: 'TH_TCP_INVALID',
       [TAG.UNSUPPORTED]: 'TH_TCP_UNSUPPORTED',
