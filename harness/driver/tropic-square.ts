@@ -20,7 +20,19 @@ export type RandomSource = (n: number) => Uint8Array;
 /** Wraps each driver command (name, public arguments) — fixtures turn these into report steps. */
 export type StepHook = <T>(name: string, args: Record<string, unknown>, run: () => Promise<T>) => Promise<T>;
 
+/**
+ * What the driver knows about the traffic it causes, for frame logs and reports: the start and end
+ * of each driver step, and each L3 command with its public arguments and result code. Never keys.
+ */
+export type DriverAnnotation =
+  | { kind: 'step-start'; step: string; args: Record<string, unknown> }
+  | { kind: 'step-end'; step: string; error?: string }
+  | { kind: 'l3-command'; command: string; commandId: number; args: Record<string, unknown> }
+  | { kind: 'l3-result'; command: string; result: number; resultName: string; length: number };
+
 export interface TropicSquareOptions extends PollOptions {
+  /** Observer of driver steps and L3 commands (frame-log annotations). */
+  annotate?: (a: DriverAnnotation) => void;
   /** Host randomness (ephemeral keys); inject a seeded source for byte-exact repeatable runs. */
   random?: RandomSource;
   step?: StepHook;
@@ -62,7 +74,21 @@ export class TropicSquare {
   }
 
   private step<T>(name: string, args: Record<string, unknown>, run: () => Promise<T>): Promise<T> {
-    return this.stepHook ? this.stepHook(name, args, run) : run();
+    const annotate = this.opts.annotate;
+    const body = !annotate
+      ? run
+      : async () => {
+          annotate({ kind: 'step-start', step: name, args });
+          try {
+            const r = await run();
+            annotate({ kind: 'step-end', step: name });
+            return r;
+          } catch (e) {
+            annotate({ kind: 'step-end', step: name, error: (e as Error).message });
+            throw e;
+          }
+        };
+    return this.stepHook ? this.stepHook(name, args, body) : body();
   }
 
   /** True while the host holds session keys. */
@@ -249,7 +275,10 @@ export class TropicSquare {
 
   private command<T>(name: string, args: Record<string, unknown>, plaintext: Uint8Array, parse: (d: Uint8Array) => T): Promise<T> {
     return this.step(name, args, async () => {
+      const command = commandName(plaintext[0]);
+      this.opts.annotate?.({ kind: 'l3-command', command, commandId: plaintext[0], args });
       const r = await this.l3Raw(plaintext);
+      this.opts.annotate?.({ kind: 'l3-result', command, result: r.result, resultName: resultName(r.result), length: r.data.length });
       if (r.result !== L3_RESULT.OK) {
         throw new L3ResultError(commandName(plaintext[0]), r.result, resultName(r.result), { frame: Uint8Array.of(r.result, ...r.data), expected: 'OK' });
       }

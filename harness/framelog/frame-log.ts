@@ -5,6 +5,7 @@
 import { hex, fromHex } from '../bytes.js';
 import type { ExchangeRecord } from '../transport/l1-transport.js';
 import type { TcpTransport } from '../transport/tcp-transport.js';
+import type { DriverAnnotation } from '../driver/tropic-square.js';
 
 export interface FrameLogEntry {
   seq: number;
@@ -33,6 +34,12 @@ export class FrameRecorder {
       rtag: r.replyTag, rx: r.reply ? hex(r.reply) : undefined, err: r.error,
     });
   }
+
+  /** Driver annotations (steps, L3 commands and results); attached to the records that follow. */
+  readonly annotations: { seq: number; annotation: DriverAnnotation }[] = [];
+  annotate = (a: DriverAnnotation): void => {
+    this.annotations.push({ seq: this.transport?.sequence ?? this.entries.length, annotation: a });
+  };
 
   detach(): void {
     this.transport?.off('exchange', this.listener);

@@ -1,7 +1,19 @@
 /** A target: something that speaks libtropic's tagged TCP protocol for one worker slot. */
 import type { TargetKind } from '../config/env.js';
 
+/**
+ * What answers on a target, for known findings and reports: the implementation and its version,
+ * and how that was learned (configured, read from a package/image, or a documented behaviour probe).
+ */
+export interface TargetImplementation {
+  name: 'tropic-harness-model' | 'ts-tvl' | 'tropic01' | 'unknown';
+  version?: string;
+  source: string;
+}
+
 export interface TargetHandle {
+  /** Filled by the target (or a probe); known findings are matched against it. */
+  implementation?: TargetImplementation;
   kind: TargetKind;
   name: string;
   host: string;

@@ -1,0 +1,17 @@
+/** `tropic-harness config`: the resolved configuration, or a documented .env.example. */
+import type { Command } from 'commander';
+import { resolveConfig, redactedConfig, envExample } from '../config/env.js';
+
+export function registerConfigCommands(program: Command): void {
+  program
+    .command('config')
+    .description('print the resolved configuration (environment + .env files), secrets redacted')
+    .option('--example', 'print a documented .env.example instead')
+    .action((o: { example?: boolean }) => {
+      if (o.example) return void process.stdout.write(envExample());
+      const cfg = redactedConfig(resolveConfig());
+      const w = Math.max(...Object.keys(cfg).map((k) => k.length));
+      for (const [k, v] of Object.entries(cfg)) process.stdout.write(`${k.padEnd(w)}  ${v}\n`);
+    });
+
+}
