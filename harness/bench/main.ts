@@ -1,127 +1,159 @@
+#!/usr/bin/env node
 /**
- * `npm run bench`: operations per second through TcpTransport + TropicSquare against the embedded
- * model and, when TVL_BENCH_COMMAND (or TVL_COMMAND) names a ts-tvl server command, against ts-tvl
- * in the same run; a raw loopback TCP echo is the floor. Also the model's ready time and the cost
- * of a fresh chip (in-memory rebuild vs RESET_TARGET). Prints one table.
+ * `npm run bench`: where the time goes, side by side in one run. Prints one table (progress on
+ * stderr) and writes `reports/bench/bench.json` ({ machine, node, date, rows: [{ measure, target,
+ * unit, min, median, p99, note? }] }) and `reports/bench/bench.svg`.
+ *
+ * Targets (the `target` column): `loopback` (a raw tagged-message echo server: the floor),
+ * `embedded` (the model in this process, pipelined transport), `model process, serial` and
+ * `model process, pipelined` (`tropic-harness model serve` in its own process), `model container`
+ * (when a Docker engine is configured), `ts-tvl` (when TVL_BENCH_COMMAND names its server command,
+ * serial transport). Throughput rows (ops/s) spread over 5 time windows; latency rows (µs) over
+ * every call. A benchmark reports; it never fails on a figure.
  */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { ModelServer } from '../model/server.js';
-import { loadModelConfig } from '../model/model-config.js';
+import os from 'node:os';
+import path from 'node:path';
+import { Command, Option } from 'commander';
 import { TcpTransport } from '../transport/tcp-transport.js';
-import { TropicSquare } from '../driver/tropic-square.js';
-import { TAG, encodeFrame, TaggedFrameParser } from '../protocol/tagged-frame.js';
-import { waitForAnsweredFrame } from '../targets/wait-ready.js';
-import { DEFAULT_MODEL_CONFIG } from '../paths.js';
+import { TAG, TaggedFrameParser, encodeFrame } from '../protocol/tagged-frame.js';
 import { loadPairingKey } from '../config/pairing-key.js';
 import { resolveConfig } from '../config/env.js';
+import { PRIVATE_ENGINE_ENV } from '../targets/docker-engine.js';
+import { PROJECT_ROOT } from '../paths.js';
+import { measureOp, opRows, type BenchRow } from './measure.js';
+import { driverRows } from './driver-rows.js';
+import { suiteRows } from './suite-rows.js';
+import { benchSvg } from './plot.js';
+import { startContainerBench, startEmbeddedBench, startModelProcessBench, startTvlBench, type BenchTarget } from './bench-targets.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
-
-async function rate(name: string, op: () => Promise<unknown>): Promise<number> {
-  const end = performance.now() + SECONDS * 1000;
-  let n = 0;
-  while (performance.now() < end) {
-    await op();
-    n++;
-  }
-  process.stderr.write(`  ${name}: ${n} ops\n`);
-  return n / SECONDS;
+interface Options {
+  seconds: number;
+  only?: string;
+  json?: boolean;
+  suite: boolean;
+  out: string;
 }
 
-async function benchTarget(label: string, port: number, pipeline = false): Promise<Record<string, number>> {
-  process.stderr.write(`${label}:\n`);
-  const t = await TcpTransport.connect({ host: '127.0.0.1', port, ioTimeoutMs: 30_000, pipeline });
-  const ts = new TropicSquare(t);
-  await ts.startSecureSession(0, loadPairingKey(resolveConfig()));
-  const small = new Uint8Array(64).fill(1);
-  const big = new Uint8Array(4096).fill(2);
-  const out = {
-    'L3 Ping 64 B': await rate('ping64', () => ts.ping(small)),
-    'L3 Ping 4 KiB': await rate('ping4k', () => ts.ping(big)),
-    'L2 Get_Info (CHIP_ID)': await rate('getinfo', () => ts.getInfo(1)),
-  };
-  await t.close();
-  return out;
-}
+const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
-async function echoFloor(): Promise<number> {
+/** The floor: one tagged message echoed by a server that does nothing else. */
+async function loopbackRows(seconds: number): Promise<BenchRow[]> {
   const srv = net.createServer((s) => {
+    s.setNoDelay(true);
     const p = new TaggedFrameParser();
-    s.on('data', (d) => p.push(d).forEach((f) => s.write(encodeFrame(f.tag, f.payload))));
+    s.on('data', (d) => {
+      const replies = p.push(d).map((f) => encodeFrame(f.tag, f.payload));
+      if (replies.length) s.write(Buffer.concat(replies));
+    });
   });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   const t = await TcpTransport.connect({ host: '127.0.0.1', port: (srv.address() as net.AddressInfo).port });
-  process.stderr.write('loopback echo:\n');
-  const r = await rate('echo', () => t.exchange(TAG.WAIT, new Uint8Array(4)));
-  await t.close();
-  srv.close();
-  return r;
-}
-
-async function main(): Promise<void> {
-  const rows: string[][] = [];
-  const floor = await echoFloor();
-  rows.push(['raw loopback TCP echo (tagged message)', floor.toFixed(0), '-', '-', '-']);
-
-  const t0 = performance.now();
-  const server = await new ModelServer({ port: 0, config: loadModelConfig() }).start();
-  await waitForAnsweredFrame('127.0.0.1', server.port, 5000);
-  const readyMs = performance.now() - t0;
-  const model = await benchTarget('embedded model', server.port);
-  // Pipelined: a chip-select window in one round trip (the embedded server frames its input).
-  const piped = await benchTarget('embedded model, pipelined transport', server.port, true);
-  // The model in its own process (`tropic-harness model serve`), as ts-tvl runs: client and server
-  // no longer share one event loop.
-  const procPort = 29700 + Math.floor(Math.random() * 100);
-  const proc = spawn(process.execPath, [new URL('../cli/main.js', import.meta.url).pathname, 'model', 'serve', '--port', String(procPort), '--log-level', 'error'], { stdio: 'ignore' });
-  let separate: Record<string, number>;
   try {
-    await waitForAnsweredFrame('127.0.0.1', procPort, 10_000);
-    separate = await benchTarget('embedded model in its own process, pipelined transport', procPort, true);
+    progress('loopback echo');
+    return opRows('loopback echo', 'loopback', await measureOp(() => t.exchange(TAG.WAIT, new Uint8Array(4)), seconds));
   } finally {
-    proc.kill('SIGTERM');
+    await t.close();
+    srv.close();
   }
-
-  const rebuildStart = performance.now();
-  for (let i = 0; i < 200; i++) server.resetChip('bench');
-  const rebuildMs = (performance.now() - rebuildStart) / 200;
-  const t = await TcpTransport.connect({ host: '127.0.0.1', port: server.port });
-  const rtStart = performance.now();
-  for (let i = 0; i < 200; i++) await t.resetTarget();
-  const resetTargetMs = (performance.now() - rtStart) / 200;
-  await t.close();
-  await server.close();
-
-  let tvl: Record<string, number> | undefined;
-  const cmd = process.env.TVL_BENCH_COMMAND ?? process.env.TVL_COMMAND;
-  let child: ChildProcess | undefined;
-  if (cmd) {
-    const port = 29800 + Math.floor(Math.random() * 100);
-    child = spawn(`${cmd} --port ${port} --configuration ${DEFAULT_MODEL_CONFIG}`, { shell: true, stdio: 'ignore', detached: true });
-    try {
-      await waitForAnsweredFrame('127.0.0.1', port, 60_000);
-      tvl = await benchTarget('ts-tvl', port);
-    } finally {
-      try {
-        process.kill(-child.pid!, 'SIGTERM');
-      } catch {
-        /* gone */
-      }
-    }
-  }
-  for (const k of Object.keys(model)) rows.push([k, model[k]!.toFixed(0), piped[k]!.toFixed(0), separate[k]!.toFixed(0), tvl ? tvl[k]!.toFixed(1) : 'n/a (set TVL_BENCH_COMMAND)']);
-  if (tvl) {
-    const up = (r: Record<string, number>) => `${(r['L3 Ping 64 B']! / tvl['L3 Ping 64 B']!).toFixed(1)}x`;
-    rows.push(['Ping 64 B speed-up over ts-tvl (goal >= 50x)', up(model), up(piped), up(separate), '']);
-  }
-  rows.push(['model ready (start + first answered frame), ms (goal < 50)', readyMs.toFixed(1), '', '', '']);
-  rows.push(['fresh chip: in-memory rebuild, ms', rebuildMs.toFixed(3), '', '', '']);
-  rows.push(['fresh chip: RESET_TARGET round trip, ms', resetTargetMs.toFixed(3), '', '', '']);
-  const head = ['measure (ops/s unless noted)', 'embedded', 'embedded, pipelined', 'own process, pipelined', 'ts-tvl (own process)'];
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i]!)).join(' | ')} |`;
-  process.stdout.write([line(head), `|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`, ...rows.map(line)].join('\n') + '\n');
 }
 
-void main();
+function fmt(n: number): string {
+  if (!Number.isFinite(n)) return '-';
+  if (Number.isInteger(n)) return String(n);
+  if (Math.abs(n) >= 100) return n.toFixed(0);
+  if (Math.abs(n) >= 1) return n.toFixed(2);
+  return n.toFixed(3);
+}
+
+export function renderTable(rows: BenchRow[]): string {
+  const head = ['measure', 'target', 'unit', 'min', 'median', 'p99', 'note'];
+  const body = rows.map((r) => [r.measure, r.target, r.unit, fmt(r.min), fmt(r.median), fmt(r.p99), r.note ?? '']);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i]!)).join(' | ')} |`;
+  return [line(head), `|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`, ...body.map(line)].join('\n') + '\n';
+}
+
+/** Ratios that make the figures readable: L3 Ping 64 B against 9 loopback round trips (its floor). */
+function annotate(rows: BenchRow[]): void {
+  const echo = rows.find((r) => r.measure === 'loopback echo' && r.unit === 'ops/s');
+  if (!echo) return;
+  const floor = echo.median / 9;
+  for (const r of rows.filter((x) => x.measure === 'L3 Ping 64 B' && x.unit === 'ops/s')) {
+    r.note = `${((100 * r.median) / floor).toFixed(0)}% of the serial floor (loopback echo / 9 = ${floor.toFixed(0)}/s)`;
+  }
+  const tvl = rows.find((r) => r.measure === 'L3 Ping 64 B' && r.unit === 'ops/s' && r.target === 'ts-tvl');
+  if (tvl) {
+    for (const r of rows.filter((x) => x.measure === 'L3 Ping 64 B' && x.unit === 'ops/s' && x.target !== 'ts-tvl')) r.note = `${r.note ?? ''}; ${(r.median / tvl.median).toFixed(1)}x ts-tvl`;
+  }
+}
+
+async function withTarget(start: () => Promise<BenchTarget>, o: Options, key: Uint8Array): Promise<BenchRow[]> {
+  const target = await start();
+  try {
+    return await driverRows(target, { seconds: o.seconds, only: o.only, pairingKey: key, progress });
+  } finally {
+    await target.stop();
+  }
+}
+
+async function main(o: Options): Promise<void> {
+  const cfg = resolveConfig();
+  const key = loadPairingKey(cfg);
+  const rows: BenchRow[] = [];
+  const wanted = (m: string) => !o.only || m.toLowerCase().includes(o.only.toLowerCase());
+  if (wanted('loopback echo') || wanted('L3 Ping')) rows.push(...(await loopbackRows(o.seconds)));
+  rows.push(...(await withTarget(startEmbeddedBench, o, key)));
+  rows.push(...(await withTarget(() => startModelProcessBench(false), o, key)));
+  rows.push(...(await withTarget(() => startModelProcessBench(true), o, key)));
+  const engine = !!cfg.DOCKER_HOST || existsSync(PRIVATE_ENGINE_ENV) || existsSync('/var/run/docker.sock');
+  if (engine && process.env.TROPIC_BENCH_CONTAINER !== '0') {
+    try {
+      rows.push(...(await withTarget(() => startContainerBench(cfg), o, key)));
+    } catch (e) {
+      progress(`model container skipped: ${(e as Error).message.split('\n')[0]}`);
+    }
+  } else progress('model container skipped: no Docker engine configured');
+  const tvl = process.env.TVL_BENCH_COMMAND;
+  if (tvl) rows.push(...(await withTarget(() => startTvlBench(tvl), o, key)));
+  else progress('ts-tvl skipped: set TVL_BENCH_COMMAND (e.g. "model_server tcp") to measure it in the same run');
+  if (o.suite && (wanted('suite') || wanted('fixture') || wanted('RSS'))) rows.push(...(await suiteRows(progress)));
+  annotate(rows);
+
+  const machine = `${os.cpus().length}× ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}`;
+  const report = { machine, node: process.version, date: new Date().toISOString(), rows };
+  const out = path.resolve(PROJECT_ROOT, o.out);
+  mkdirSync(out, { recursive: true });
+  writeFileSync(path.join(out, 'bench.json'), JSON.stringify(report, null, 2) + '\n');
+  writeFileSync(path.join(out, 'bench.svg'), await benchSvg(rows, `tropic-harness bench, ${report.date.slice(0, 10)}, ${machine}, node ${process.version}`));
+  if (o.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  else {
+    process.stdout.write(`${machine}; node ${process.version}; ${report.date}\n`);
+    process.stdout.write(renderTable(rows));
+  }
+  progress(`wrote ${path.join(out, 'bench.json')} and bench.svg`);
+}
+
+const program = new Command('bench')
+  .description('benchmark the transport, driver, model and suite on every available target; one table, reports/bench/bench.json and bench.svg')
+  .addOption(new Option('--seconds <s>', 'time budget per throughput measure').default(2).argParser((v) => {
+    const n = Number(v);
+    if (!(n > 0 && n <= 120)) throw new Error(`--seconds must be a number in (0, 120], got ${JSON.stringify(v)}`);
+    return n;
+  }))
+  .option('--only <text>', 'only the measures whose name contains this text (e.g. "Ping", "suite")')
+  .option('--json', 'print only the JSON report on stdout')
+  .option('--no-suite', 'skip the whole-suite rows (suite wall time, peak RSS, fixture overhead)')
+  .option('--out <dir>', 'where bench.json and bench.svg go', 'reports/bench')
+  .addHelpText('after', '\nEnvironment: TVL_BENCH_COMMAND (ts-tvl server command), TROPIC_BENCH_CONTAINER=0 (skip the container).\nExit codes: 0 figures written; 1 a target could not be started.');
+
+program.action(async (o: Options) => {
+  try {
+    await main(o);
+  } catch (e) {
+    process.stderr.write(`bench: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  }
+});
+void program.parseAsync(process.argv);

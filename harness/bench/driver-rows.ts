@@ -1,0 +1,89 @@
+/**
+ * Driver-level rows for one target: one tagged exchange, Get_Info, the secure-session handshake,
+ * L3 Ping 64 B and 4 KiB, ECDSA and EdDSA signing, R-memory write/read at the slot size the chip
+ * reports (444 B on FW 1.x and ts-tvl < 2.3, 475 B on FW 2.x), a fresh chip (RESET_TARGET, and the
+ * in-memory rebuild where the model is in this process), and the tagged messages an L3 command
+ * costs against the protocol's minimum.
+ */
+import { TcpTransport } from '../transport/tcp-transport.js';
+import { TropicSquare } from '../driver/tropic-square.js';
+import { TAG } from '../protocol/tagged-frame.js';
+import { L2_MAX_DATA } from '../protocol/l2.js';
+import { TAG_LEN } from '../protocol/session.js';
+import { measureOp, opRows, summarize, timeEach, type BenchRow } from './measure.js';
+import type { BenchTarget } from './bench-targets.js';
+
+export interface DriverRowOptions {
+  seconds: number;
+  pairingKey: Uint8Array;
+  /** Only measures whose name contains this text (case-insensitive). */
+  only?: string;
+  progress: (line: string) => void;
+}
+
+/**
+ * Fewest tagged messages an L3 command can take: every chip-select window is CSN_LOW, SPI_SEND,
+ * CSN_HIGH; each command chunk is one request window plus one window reading its REQ_CONT/REQ_OK,
+ * and each result chunk one window.
+ */
+export function minimumMessages(commandBytes: number, resultBytes: number): number {
+  const chunks = (n: number) => Math.ceil((2 + n + TAG_LEN) / L2_MAX_DATA);
+  return 3 * (2 * chunks(commandBytes) + chunks(resultBytes));
+}
+
+export async function driverRows(target: BenchTarget, o: DriverRowOptions): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const wanted = (measure: string) => !o.only || measure.toLowerCase().includes(o.only.toLowerCase());
+  const t = await TcpTransport.connect({ host: target.host, port: target.port, ioTimeoutMs: 30_000, pipeline: target.pipeline });
+  try {
+    const ts = new TropicSquare(t);
+    const run = async (measure: string, op: () => Promise<unknown>, note?: string) => {
+      if (!wanted(measure)) return;
+      o.progress(`${target.name}: ${measure}`);
+      rows.push(...opRows(measure, target.name, await measureOp(op, o.seconds), note));
+    };
+    await run('one tagged exchange', () => t.exchange(TAG.WAIT, new Uint8Array(4)));
+    await run('Get_Info', () => ts.getInfo(1));
+    await run('handshake', () => ts.startSecureSession(0, o.pairingKey));
+    await ts.startSecureSession(0, o.pairingKey);
+    const small = new Uint8Array(64).fill(1);
+    await run('L3 Ping 64 B', () => ts.ping(small));
+    await run('L3 Ping 4 KiB', () => ts.ping(new Uint8Array(4096).fill(2)));
+    if (wanted('ECDSA sign') || wanted('EdDSA sign')) {
+      await ts.eccKeyGenerate(0, 'P256');
+      await ts.eccKeyGenerate(1, 'ED25519');
+      const hash = new Uint8Array(32).fill(3);
+      await run('ECDSA sign', () => ts.ecdsaSign(0, hash));
+      await run('EdDSA sign', () => ts.eddsaSign(1, small));
+      await ts.eccKeyErase(0);
+      await ts.eccKeyErase(1);
+    }
+    const slotSize = await ts.userDataSlotSize();
+    const data = new Uint8Array(slotSize).fill(5);
+    await run(`R-mem write ${slotSize} B`, async () => {
+      await ts.memDataErase(0);
+      await ts.memDataWrite(data, 0);
+    }, 'erase + write');
+    await ts.memDataWrite(data, 0).catch(() => undefined);
+    await run(`R-mem read ${slotSize} B`, () => ts.memDataRead(0));
+    await ts.memDataErase(0);
+
+    if (wanted('messages per L3 command')) {
+      const before = t.sequence;
+      await ts.ping(small);
+      const used = t.sequence - before;
+      const min = minimumMessages(1 + small.length, 1 + small.length);
+      rows.push({ measure: 'messages per L3 Ping 64 B', target: target.name, unit: 'messages', min: used, median: used, p99: used, note: `protocol minimum ${min}` });
+    }
+    if (wanted('fresh chip')) {
+      o.progress(`${target.name}: fresh chip`);
+      const rt = await timeEach(100, () => t.resetTarget().catch(() => undefined));
+      rows.push({ measure: 'fresh chip (RESET_TARGET)', target: target.name, unit: 'ms', ...summarize(rt) });
+      if (target.resetInMemory) rows.push({ measure: 'fresh chip (in-memory)', target: target.name, unit: 'ms', ...summarize(await timeEach(200, () => target.resetInMemory!())) });
+    }
+  } finally {
+    await t.close();
+  }
+  if (wanted('start-up')) rows.push({ measure: 'target start-up', target: target.name, unit: 'ms', min: target.startupMs, median: target.startupMs, p99: target.startupMs });
+  return rows;
+}

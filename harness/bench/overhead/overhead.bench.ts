@@ -1,0 +1,21 @@
+/**
+ * Trivial tests for the fixture-overhead benchmark: the same count with Playwright's plain `test`
+ * (no fixture of ours), with `tropic` (target, transport, fresh chip, frame log, attachments, Allure
+ * labels) and with `session` (plus a secure-session handshake).
+ */
+import { test as plain } from '@playwright/test';
+import { test, expect } from '../../../fixtures/index.js';
+
+const N = Number(process.env.TROPIC_BENCH_TESTS ?? 50);
+
+for (let i = 0; i < N; i++) {
+  plain(`bare ${i}`, () => {
+    expect(i).toBeGreaterThanOrEqual(0);
+  });
+  test(`tropic ${i}`, ({ tropic }) => {
+    expect(tropic.hasSession).toBe(false);
+  });
+  test(`session ${i}`, ({ session }) => {
+    expect(session.hasSession).toBe(true);
+  });
+}
