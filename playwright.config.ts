@@ -39,7 +39,9 @@ function specProject(name: string, targetKind?: TargetKind): Project<object, Tar
   return [
     { name: `${name} setup`, testDir: './fixtures/lifecycle', testMatch: /target\.setup\.ts$/, teardown: `${name} teardown`, use },
     { name: `${name} teardown`, testDir: './fixtures/lifecycle', testMatch: /target\.teardown\.ts$/, use },
-    { name, testDir: './specs', testMatch: /.*\.spec\.ts$/, dependencies: [`${name} setup`], use },
+    // Specs are independent (each starts on a fresh chip or restores what it changed), so they
+    // spread over workers and shards test by test, not file by file.
+    { name, testDir: './specs', testMatch: /.*\.spec\.ts$/, dependencies: [`${name} setup`], fullyParallel: true, use },
   ];
 }
 
@@ -49,6 +51,8 @@ const CHROMIUM_TESTS = /allure-report\.test\.ts$/;
 export default defineConfig<object, TargetOptions>({
   timeout: (cfg as { TROPIC_TEST_TIMEOUT_MS?: number }).TROPIC_TEST_TIMEOUT_MS ?? 60_000, // TODO(integrator): typed once the variable lands
   forbidOnly: !!process.env.CI,
+  // One rig is one chip: a single worker unless a rig pool (TROPIC_RIGS) leases one per worker.
+  workers: cfg.TROPIC_TARGET === 'rig' && !process.env.TROPIC_RIGS ? 1 : undefined,
   retries: 0,
   outputDir: 'test-results',
   globalSetup: './fixtures/lifecycle/run.setup.ts',
