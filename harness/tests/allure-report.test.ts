@@ -5,7 +5,7 @@
  * shows the test, its driver-command steps with their results, and its frame-log attachment.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +19,30 @@ const SPEC = 'CHIP_ID is 128 bytes and decodes';
 // Headless as root in a sandbox with no outside network: without the background-networking flags
 // Chromium keeps dialling Google's hosts and the closed network refuses each attempt.
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** Planted failures, one per category, through the project's own fixtures. */
+const PLANTED_SPEC = `
+import { test, expect } from ${JSON.stringify(path.join(PROJECT_ROOT, 'fixtures', 'index.js'))};
+test('planted: an assertion fails', async ({ tropic }) => {
+  expect((await tropic.chipId()).serial, 'planted').toBe('not this serial');
+});
+test('planted: the chip answers an L3 error', async ({ session }) => {
+  await session.eccKeyRead(0);
+});
+test('planted: the link stalls', async ({ chaos }) => {
+  const { tropic, proxy } = await chaos({}, { ioTimeoutMs: 300, receiveRetries: 0 });
+  proxy.setFaults({ stallAt: proxy.stats.hostMessages + 2 });
+  await tropic.getInfo(1);
+});
+`;
+const PLANTED_CONFIG = `
+import { defineConfig } from '@playwright/test';
+export default defineConfig({
+  testDir: '.',
+  testMatch: /planted\\.spec\\.ts$/,
+  reporter: [['allure-playwright', { resultsDir: process.env.TROPIC_ALLURE_RESULTS }]],
+});
+`;
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
@@ -43,7 +67,7 @@ function serve(root: string): Promise<http.Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-test('the generated report shows a test, its driver steps and its frame-log attachment in Chromium', async () => {
+test('the generated report shows a test, its driver steps, its frame-log attachment and the failure categories in Chromium', async () => {
   test.setTimeout(240_000);
   expect(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM=<path>)`).toBe(true);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tropic-report-'));
@@ -54,8 +78,20 @@ test('the generated report shows a test, its driver steps and its frame-log atta
     const env = { ...process.env, TROPIC_TARGET: 'embedded', TROPIC_ALLURE_RESULTS: results, CI: '' };
     const specRun = await run('npx', ['playwright', 'test', '--project=specs', '--grep', SPEC], env);
     expect(specRun.code, specRun.out).toBe(0);
+    // A second results folder (as from another machine) with planted failures of each category.
+    mkdirSync(path.join(PROJECT_ROOT, 'reports'), { recursive: true });
+    const planted = mkdtempSync(path.join(PROJECT_ROOT, 'reports', '.tmp-planted-'));
+    let plantedRun: { code: number | null; out: string };
+    try {
+      writeFileSync(path.join(planted, 'planted.spec.ts'), PLANTED_SPEC);
+      writeFileSync(path.join(planted, 'planted.config.ts'), PLANTED_CONFIG);
+      plantedRun = await run('npx', ['playwright', 'test', '-c', path.join(planted, 'planted.config.ts'), '--output', path.join(dir, 'planted-out')], { ...env, TROPIC_ALLURE_RESULTS: path.join(dir, 'planted-results') });
+    } finally {
+      rmSync(planted, { recursive: true, force: true });
+    }
+    expect(plantedRun.code, plantedRun.out).toBe(1);
     const report = path.join(dir, 'allure-report');
-    const gen = await run(process.execPath, ['dist/harness/cli/main.js', 'report', '--results', results, '--output', report, '--history', path.join(dir, 'history.jsonl')], env);
+    const gen = await run(process.execPath, ['dist/harness/cli/main.js', 'report', '--results', results, path.join(dir, 'planted-results'), '--output', report, '--history', path.join(dir, 'history.jsonl')], env);
     expect(gen.code, gen.out).toBe(0);
 
     server = await serve(report);
@@ -89,7 +125,12 @@ test('the generated report shows a test, its driver steps and its frame-log atta
     await expect(page.getByText('frame-log.decoded.txt', { exact: true })).toBeVisible();
     // The decoded trace (text/plain) opens inline: the Get_Info request as the model decoded it.
     await page.getByRole('button', { name: /frame-log\.decoded\.txt/ }).click();
-    await expect(page.getByText(/L2 request GET_INFO len=2 data=0100 crc=ok/).first()).toBeVisible();
+    await expect(page.getByText(/GET_INFO/).first()).toBeVisible();
+
+    // Categories: each planted failure under its own category, by the error codes in messages.
+    await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/index.html#categories`);
+    for (const name of ['Assertion failures', 'Chip result errors', 'Transport faults']) await expect(page.getByText(name, { exact: true }).first()).toBeVisible();
+    await expect(page.getByText('Product errors', { exact: true })).toHaveCount(0);
   } finally {
     await browser?.close();
     server?.close();
