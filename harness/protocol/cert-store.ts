@@ -4,13 +4,14 @@
  * device certificate first. The chip's static X25519 key is the device certificate's public key.
  */
 import 'reflect-metadata';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { X509Certificate } from '@peculiar/x509';
 import { ProtocolError } from '../errors.js';
 import { concat } from '../bytes.js';
 import { CERT_STORE_SIZE } from './l2.js';
+import { rawX25519PublicKey } from './session.js';
 
 export const CERT_STORE_VERSION = 1;
-const X25519_OID = '1.3.101.110';
 
 export interface CertStore {
   version: number;
@@ -85,17 +86,18 @@ export function parseCertificate(der: Uint8Array): X509Certificate {
 export function chipPublicKey(store: CertStore): Uint8Array {
   const cert = parseCertificate(store.certificates[0]);
   const spki = new Uint8Array(cert.publicKey.rawData);
-  const algorithm = cert.publicKey.algorithm as { name?: string };
-  // SPKI of an X25519 key: 12-byte header (AlgorithmIdentifier 1.3.101.110) + BIT STRING of 32 bytes.
-  if (spki.length !== 44 || !(algorithm.name === 'X25519' || oidOf(spki) === X25519_OID)) {
-    throw new ProtocolError('l2', `device certificate key is not X25519 (${algorithm.name ?? 'unknown'}, ${spki.length}-byte SPKI)`, 'TH_CERT_KEY', {
+  // Parse the SubjectPublicKeyInfo and read the key through its JWK form: the algorithm is
+  // checked by the parser, not inferred from byte positions.
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+  } catch (cause) {
+    throw new ProtocolError('l2', `device certificate key cannot be parsed (${spki.length}-byte SPKI)`, 'TH_CERT_KEY', { cause, expected: 'X25519 SubjectPublicKeyInfo' });
+  }
+  if (key.asymmetricKeyType !== 'x25519') {
+    throw new ProtocolError('l2', `device certificate key is not X25519 (${key.asymmetricKeyType ?? 'unknown'}, ${spki.length}-byte SPKI)`, 'TH_CERT_KEY', {
       expected: 'X25519 SubjectPublicKeyInfo',
     });
   }
-  return spki.slice(12);
-}
-
-function oidOf(spki: Uint8Array): string {
-  // 30 2a 30 05 06 03 2b 65 6e ...
-  return spki[4] === 0x06 && spki[5] === 0x03 && spki[6] === 0x2b && spki[7] === 0x65 && spki[8] === 0x6e ? X25519_OID : '';
+  return rawX25519PublicKey(key);
 }

@@ -29,6 +29,16 @@ export const MAX_PAYLOAD_FIELD = 0xffff;
  * The transport refuses to send or accept more unless configured otherwise.
  */
 export const DEFAULT_MAX_PAYLOAD = 257;
+/**
+ * Largest payload the model server accepts; a longer frame is discarded and answered EXCEPTION.
+ * It is the largest payload the hosts of this protocol send: libtropic's TCP port
+ * (hal/posix/tcp/libtropic_port_posix_tcp.c, lt_port_spi_transfer) refuses SPI transfers over
+ * TR01_L1_LEN_MAX = CHIP_STATUS 1 + TR01_L2_MAX_FRAME_SIZE (1 + 1 + 252 + 2) = 257 bytes, and its
+ * other payloads are WAIT's 4 bytes; ts-tvl sends nothing (it is only a server, reading 1024-byte
+ * chunks, tvl/server/tcp_connection.py TCP_BUFFER_SIZE), and this project's transport sends at most
+ * DEFAULT_MAX_PAYLOAD (the same 257).
+ */
+export const MODEL_SERVER_MAX_PAYLOAD = 257;
 
 export interface TaggedFrame {
   tag: number;
@@ -118,12 +128,25 @@ export class TaggedFrameParser {
     this.buffered = 0;
   }
 
+  /** Remove `n` buffered bytes and return them as one fresh copy (the caller owns it). */
   private take(n: number): Uint8Array {
-    const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
-    const head = new Uint8Array(all.subarray(0, n));
-    const rest = all.subarray(n);
-    this.chunks = rest.length ? [rest] : [];
-    this.buffered = rest.length;
-    return Uint8Array.from(head);
+    const first = this.chunks[0];
+    let out: Uint8Array;
+    if (first && first.length >= n) {
+      // Common case: the bytes are in the first chunk; copy once, keep the rest as a view.
+      out = new Uint8Array(n);
+      out.set(first.subarray(0, n));
+      const rest = first.subarray(n);
+      if (rest.length) this.chunks[0] = rest;
+      else this.chunks.shift();
+    } else {
+      const all = Buffer.concat(this.chunks);
+      out = new Uint8Array(n);
+      out.set(all.subarray(0, n));
+      const rest = all.subarray(n);
+      this.chunks = rest.length ? [rest] : [];
+    }
+    this.buffered -= n;
+    return out;
   }
 }

@@ -69,7 +69,7 @@ test('a delayed reply within the timeout is accepted; sequence numbers count eve
 
 test('no reply: bounded receive retries, then a TimeoutError', async () => {
   const s = await server(() => {});
-  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port, ioTimeoutMs: 100, receiveRetries: 2 });
+  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port, ioTimeoutMs: 100, receiveRetries: 2, resyncOnConnect: false });
   const started = performance.now();
   const e = await t.csnLow().catch((x: unknown) => x);
   expect(e).toBeInstanceOf(TimeoutError);
@@ -82,7 +82,7 @@ test('no reply: bounded receive retries, then a TimeoutError', async () => {
 for (const [answer, code] of [[TAG.EXCEPTION, 'TH_TCP_EXCEPTION'], [TAG.INVALID, 'TH_TCP_INVALID'], [TAG.UNSUPPORTED, 'TH_TCP_UNSUPPORTED']] as const) {
   test(`answer tag 0x${answer.toString(16)} becomes ${code} naming the tag sent`, async () => {
     const s = await server((sock) => sock.write(encodeFrame(answer)));
-    const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port });
+    const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port, resyncOnConnect: false });
     const e = (await t.powerOn().catch((x: unknown) => x)) as TransportTagError;
     expect(e).toBeInstanceOf(TransportTagError);
     expect(e.code).toBe(code);
@@ -95,7 +95,7 @@ for (const [answer, code] of [[TAG.EXCEPTION, 'TH_TCP_EXCEPTION'], [TAG.INVALID,
 
 test('a reply tag that does not echo the request is a ProtocolError', async () => {
   const s = await server((sock) => sock.write(encodeFrame(TAG.WAIT)));
-  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port });
+  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port, resyncOnConnect: false });
   const e = (await t.csnHigh().catch((x: unknown) => x)) as ProtocolError;
   expect(e.code).toBe('TH_TCP_TAG_MISMATCH');
   await t.close();
@@ -124,7 +124,7 @@ test('payloads over the maximum are refused before sending', async () => {
 
 test('an oversize reply length is refused', async () => {
   const s = await server((sock) => sock.write(Uint8Array.of(TAG.SPI_SEND, 0xff, 0xff)));
-  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port, maxPayload: 257 });
+  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port, maxPayload: 257, resyncOnConnect: false });
   const e = (await t.transfer(Uint8Array.of(1)).catch((x: unknown) => x)) as ProtocolError;
   expect(e.code).toBe('TH_TCP_OVERSIZE');
   await t.close();
@@ -141,14 +141,26 @@ test('connect failure reports every address tried', async () => {
   expect(e.message).toContain(`:${port}`);
 });
 
-test('opt-in reconnect: the link drops once, the exchange is retried and the state is degraded', async () => {
-  const s = await server((sock, tag, payload, n) => (n === 1 ? sock.destroy() : echo(sock, tag, payload, n)));
+test('opt-in reconnect: the link drops once, the exchange is retried on a new connection that starts with CSN_HIGH; state degraded', async () => {
+  // Tags each connection received, in order; the server drops the first connection on its CSN_LOW.
+  const seen: number[][] = [];
+  const byConn = new Map<net.Socket, number[]>();
+  const s = await server((sock, tag, payload) => {
+    if (!byConn.has(sock)) seen.push(byConn.set(sock, []).get(sock)!);
+    byConn.get(sock)!.push(tag);
+    if (tag === TAG.CSN_LOW && seen.length === 1) sock.destroy();
+    else echo(sock, tag, payload, 0);
+  });
   const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port, reconnect: true });
   const states: StateEvent[] = [];
   t.on('state', (e: StateEvent) => states.push(e));
-  await t.csnLow();
-  await t.csnHigh(); // server drops the link on this one
+  await t.csnLow(); // server drops the link on this one; retried on the new connection
+  await t.csnHigh();
   expect(s.connections()).toBe(2);
+  expect(seen).toEqual([
+    [TAG.CSN_HIGH, TAG.CSN_LOW],
+    [TAG.CSN_HIGH, TAG.CSN_LOW, TAG.CSN_HIGH],
+  ]);
   expect(t.state).toBe('degraded');
   expect(states.map((x) => x.state)).toContain('degraded');
   await t.close();
@@ -159,7 +171,7 @@ test('opt-in reconnect: the link drops once, the exchange is retried and the sta
 
 test('without reconnect, a dropped link fails the exchange with TH_TCP_CLOSED', async () => {
   const s = await server((sock) => sock.destroy());
-  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port });
+  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port, resyncOnConnect: false });
   const e = (await t.csnLow().catch((x: unknown) => x)) as TransportError;
   expect(e.code).toBe('TH_TCP_CLOSED');
   expect(t.localAddress).toMatch(/^127\.0\.0\.1:\d+$/);
@@ -175,12 +187,12 @@ test('pipelined: a chip-select window reaches the server before any reply, repli
     held.push([sock, tag, payload]);
     if (held.length === 3) for (const [k, t, p] of held.splice(0)) echo(k, t, p, 0);
   });
-  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port, pipeline: true, ioTimeoutMs: 500, receiveRetries: 0 });
+  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port, pipeline: true, ioTimeoutMs: 500, receiveRetries: 0, resyncOnConnect: false });
   const [, back] = await Promise.all([t.csnLow(), t.transfer(Uint8Array.of(1, 2, 3)), t.csnHigh()]);
   expect(back).toEqual(Uint8Array.of(0xfe, 0xfd, 0xfc));
   await t.close();
 
-  const serial = await TcpTransport.connect({ host: '127.0.0.1', port: s.port, ioTimeoutMs: 300, receiveRetries: 0 });
+  const serial = await TcpTransport.connect({ host: '127.0.0.1', port: s.port, ioTimeoutMs: 300, receiveRetries: 0, resyncOnConnect: false });
   const window = Promise.all([serial.csnLow(), serial.transfer(Uint8Array.of(1)), serial.csnHigh()]);
   await expect(window).rejects.toBeInstanceOf(TimeoutError);
   await serial.close();

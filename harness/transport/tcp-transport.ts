@@ -1,42 +1,60 @@
 /**
- * TcpTransport: L1 over libtropic's tagged TCP protocol, to a model server or a TCP-attached rig.
+ * TcpTransport: L1 over libtropic's tagged TCP protocol, to a model server or a TCP-attached rig,
+ * in plain TCP or over TLS (client-certificate authentication).
  *
  * - Connects to every address the host name resolves to, each with its own timeout, and reports
  *   all attempts when none answers.
+ * - Every new connection starts with CSN_HIGH (`resyncOnConnect`, on by default): whatever an
+ *   earlier client left behind (chip select low, a half-read response) cannot leak into ours.
  * - One exchange at a time (servers such as ts-tvl lose a second frame sent in the same segment);
  *   each reply is framed exactly, however TCP splits or merges it.
- * - Every wait is bounded; a timed-out receive is retried a bounded number of times.
- * - Opt-in reconnect: when the link drops, reconnect once at a message boundary, retry the
- *   exchange and report the `degraded` state.
+ * - Every wait is bounded; a timed-out receive is waited for again a bounded number of times. A
+ *   final timeout ends the link: a reply arriving later would otherwise be taken as the answer to
+ *   the next exchange. Later exchanges fail with TH_TCP_LINK_LOST, or reconnect when enabled.
+ * - Opt-in reconnect: when the link is lost, reconnect once at a message boundary (then CSN_HIGH
+ *   first), retry the exchange and report the `degraded` state.
  * - Opt-in pipelining, for servers that frame their input (the embedded model does; ts-tvl 2.2
- *   loses the second of two frames in one read): each message is written as soon as it is
- *   issued and replies are matched in order, so a chip-select window (CSN_LOW, SPI_SEND,
- *   CSN_HIGH) costs one round trip instead of three.
+ *   loses the second of two frames in one read): messages issued in the same tick go out in one
+ *   socket write and replies are matched in order, so a chip-select window (CSN_LOW, SPI_SEND,
+ *   CSN_HIGH) costs one write and one round trip instead of three.
  */
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { TransportError, TransportTagError, TimeoutError, ProtocolError, type ErrorCode } from '../errors.js';
-import { hex } from '../bytes.js';
 import { DEFAULT_MAX_PAYLOAD, TAG, TaggedFrameParser, encodeFrame, tagName, type TaggedFrame } from '../protocol/tagged-frame.js';
+import { connectSocket, isTlsError, ConnectFailure, type StreamSocket, type TlsOptions } from './connect-socket.js';
 import type { ExchangeRecord, L1Transport } from './l1-transport.js';
+
+export type { TlsOptions } from './connect-socket.js';
 
 export interface TcpTransportOptions {
   host: string;
   port: number;
-  /** Per-address connect timeout. */
+  /** Per-address connect timeout (TCP connect plus, with `tls`, the TLS handshake). */
   connectTimeoutMs?: number;
   /** Bound on waiting for one reply. */
   ioTimeoutMs?: number;
-  /** Extra waits for a reply after an I/O timeout before giving up. */
+  /** Extra waits for a reply after an I/O timeout before giving up (and ending the link). */
   receiveRetries?: number;
   /** Largest payload sent or accepted (protocol maximum for SPI transfers by default). */
   maxPayload?: number;
-  /** Reconnect once and retry when the connection drops. Off by default. */
+  /** Reconnect once and retry when the link is lost. Off by default. */
   reconnect?: boolean;
   /** Write messages without waiting for earlier replies (see above). Off by default; not with reconnect. */
   pipeline?: boolean;
+  /**
+   * Send CSN_HIGH before anything else on every new connection (also after a reconnect), so a
+   * chip select left low or a response left half-read by an earlier client cannot leak in. On by
+   * default; this exchange is link management: it takes no sequence number and is reported as a
+   * `resync` event, not an `exchange`.
+   */
+  resyncOnConnect?: boolean;
+  /** Connect over TLS with this material (PEM contents). Plain TCP when omitted. */
+  tls?: TlsOptions;
 }
+
+export type ResolvedTcpTransportOptions = Required<Omit<TcpTransportOptions, 'tls'>> & { tls?: TlsOptions };
 
 export type ConnectionState = 'connecting' | 'connected' | 'degraded' | 'closed';
 
@@ -47,20 +65,34 @@ export interface StateEvent {
   remote?: string;
 }
 
+/** The CSN_HIGH sent at the start of a connection. */
+export interface ResyncEvent {
+  remote?: string;
+  durationMs: number;
+  replyTag: number;
+}
+
 interface Pending {
   resolve: (f: TaggedFrame) => void;
   reject: (e: Error) => void;
 }
 
+const CSN_HIGH_FRAME = encodeFrame(TAG.CSN_HIGH);
+/** Errors after which the connection is unusable; with `reconnect` the exchange is retried on a new one. */
+const LINK_DOWN_CODES: readonly ErrorCode[] = ['TH_TCP_CLOSED', 'TH_TCP_IO', 'TH_TCP_LINK_LOST', 'TH_TLS'];
+
 export class TcpTransport extends EventEmitter implements L1Transport {
-  readonly options: Required<TcpTransportOptions>;
+  readonly options: ResolvedTcpTransportOptions;
   onExchange?: (rec: ExchangeRecord) => void;
-  private socket?: net.Socket;
+  private socket?: StreamSocket;
   private parser: TaggedFrameParser;
   private inbox: TaggedFrame[] = [];
   private waiter?: Pending;
+  /** Pipelined frames issued in the current tick, written together by `flush`. */
+  private outbox: Uint8Array[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private seq = 0;
+  private writes = 0;
   private closed = false;
   private linkError?: Error;
   private _state: ConnectionState = 'connecting';
@@ -77,6 +109,7 @@ export class TcpTransport extends EventEmitter implements L1Transport {
       maxPayload: DEFAULT_MAX_PAYLOAD,
       reconnect: false,
       pipeline: false,
+      resyncOnConnect: true,
       ...opts,
     };
     if (this.options.pipeline && this.options.reconnect) {
@@ -106,6 +139,10 @@ export class TcpTransport extends EventEmitter implements L1Transport {
   get sequence(): number {
     return this.seq;
   }
+  /** Socket writes so far, resync included (a pipelined chip-select window is one). */
+  get socketWrites(): number {
+    return this.writes;
+  }
 
   private setState(state: ConnectionState, reason?: string): void {
     this._state = state;
@@ -114,7 +151,7 @@ export class TcpTransport extends EventEmitter implements L1Transport {
   }
 
   private async open(): Promise<void> {
-    const { host, port, connectTimeoutMs } = this.options;
+    const { host, port, connectTimeoutMs, tls } = this.options;
     let addresses: { address: string; family: number }[];
     try {
       addresses = net.isIP(host) ? [{ address: host, family: net.isIP(host) }] : await lookup(host, { all: true });
@@ -122,33 +159,74 @@ export class TcpTransport extends EventEmitter implements L1Transport {
       throw new TransportError(`cannot resolve ${host}: ${(cause as Error).message}`, 'TH_TCP_RESOLVE', { cause });
     }
     const failures: string[] = [];
+    let tlsRefused = false;
+    let lastCause: unknown;
     for (const { address } of addresses) {
+      const shown = endpoint(address, port);
+      let sock: StreamSocket;
       try {
-        this.socket = await connectOne(address, port, connectTimeoutMs);
-        this.attach(this.socket);
-        this.linkError = undefined;
-        this.setState(this.reconnects > 0 ? 'degraded' : 'connected', this.reconnects > 0 ? `reconnected (${this.reconnects})` : undefined);
-        return;
+        sock = await connectSocket(address, port, connectTimeoutMs, host, tls);
       } catch (e) {
-        failures.push(`${address}:${port}: ${(e as Error).message}`);
+        failures.push(`${shown}: ${(e as Error).message}`);
+        tlsRefused ||= e instanceof ConnectFailure && e.tls;
+        lastCause = (e as Error).cause ?? e;
+        continue;
       }
+      this.socket = sock;
+      this.attach(sock);
+      this.linkError = undefined;
+      // Resync before reporting the link up: a server that rejects us (TLS client auth under
+      // TLS 1.3 fails only now) or answers nothing must fail the connect, not the first test step.
+      if (this.options.resyncOnConnect) await this.resync(shown);
+      const again = this.reconnects > 0;
+      this.setState(again ? 'degraded' : 'connected', again ? `reconnected (${this.reconnects})` : undefined);
+      return;
     }
-    throw new TransportError(`cannot connect to ${host}:${port}; tried ${failures.length} address(es): ${failures.join('; ')}`, 'TH_TCP_CONNECT');
+    const what = tls ? 'TLS' : 'TCP';
+    throw new TransportError(`cannot connect (${what}) to ${host}:${port}; tried ${failures.length} address(es): ${failures.join('; ')}`, tlsRefused ? 'TH_TLS' : 'TH_TCP_CONNECT', {
+      cause: lastCause,
+    });
   }
 
-  private attach(sock: net.Socket): void {
+  /** CSN_HIGH as the connection's first message; failure ends this connection and is thrown. */
+  private async resync(shown: string): Promise<void> {
+    const t0 = performance.now();
+    const waitMs = this.options.ioTimeoutMs * (this.options.receiveRetries + 1);
+    this.writeNow(CSN_HIGH_FRAME);
+    let reply: TaggedFrame;
+    try {
+      reply = await this.nextFrame(waitMs);
+      this.check(TAG.CSN_HIGH, new Uint8Array(0), reply);
+    } catch (e) {
+      let err = e as Error;
+      if (e instanceof TimeoutError) err = new TimeoutError('transport', `connected to ${shown} but the resync CSN_HIGH got no reply within ${waitMs} ms`, waitMs, { cause: e });
+      // Under TLS 1.3 a refused client certificate shows only now, on the first read.
+      else if (e instanceof TransportError && e.code === 'TH_TLS') err = new TransportError(`TLS connection to ${shown} refused after the handshake: ${e.detail}`, 'TH_TLS', { cause: e });
+      this.loseLink(err, 'resync CSN_HIGH failed', false);
+      throw err;
+    }
+    const ev: ResyncEvent = { remote: this.remote, durationMs: performance.now() - t0, replyTag: reply.tag };
+    this.emit('resync', ev);
+  }
+
+  private attach(sock: StreamSocket): void {
     sock.setNoDelay(true);
-    this.local = `${sock.localAddress}:${sock.localPort}`;
-    this.remote = `${sock.remoteAddress}:${sock.remotePort}`;
+    this.local = endpoint(sock.localAddress, sock.localPort);
+    this.remote = endpoint(sock.remoteAddress, sock.remotePort);
     this.parser.reset();
     this.inbox = [];
+    this.outbox = [];
     sock.on('data', (d: Buffer) => {
+      if (this.socket !== sock) return; // a connection we have given up on
       let frames: TaggedFrame[];
       try {
         frames = this.parser.push(d);
       } catch (e) {
-        this.fail(e as Error);
-        sock.destroy();
+        // The waiting exchange gets the protocol error; later ones find the link lost.
+        const w = this.waiter;
+        this.waiter = undefined;
+        this.loseLink(e as Error, 'reply stream out of sync');
+        w?.reject(e as Error);
         return;
       }
       for (const f of frames) {
@@ -159,15 +237,19 @@ export class TcpTransport extends EventEmitter implements L1Transport {
         } else this.inbox.push(f);
       }
     });
-    sock.on('error', (e) => this.fail(new TransportError(`socket error: ${e.message}`, 'TH_TCP_IO', { cause: e })));
+    sock.on('error', (e) => {
+      if (this.socket !== sock) return;
+      const viaTls = isTlsError(e);
+      this.fail(new TransportError(`${viaTls ? 'TLS' : 'socket'} error: ${e.message}`, viaTls ? 'TH_TLS' : 'TH_TCP_IO', { cause: e }));
+    });
     sock.on('close', () => {
-      if (this.socket === sock) {
-        this.fail(new TransportError(this.parser.midFrame ? 'connection closed mid-frame' : 'connection closed by peer', 'TH_TCP_CLOSED'));
-        if (!this.closed) this.setState('degraded', 'connection lost');
-      }
+      if (this.socket !== sock) return;
+      this.fail(new TransportError(this.parser.midFrame ? 'connection closed mid-frame' : 'connection closed by peer', 'TH_TCP_CLOSED'));
+      if (!this.closed) this.setState('degraded', 'connection lost');
     });
   }
 
+  /** Record the link's first error and fail the exchange waiting on it. */
   private fail(e: Error): void {
     this.linkError ??= e;
     if (this.waiter) {
@@ -175,6 +257,20 @@ export class TcpTransport extends EventEmitter implements L1Transport {
       this.waiter = undefined;
       w.reject(e);
     }
+  }
+
+  /**
+   * Give up on the current connection: nothing that arrives on it later can be matched to a
+   * request any more. Later exchanges fail with TH_TCP_LINK_LOST (or reconnect when enabled).
+   */
+  private loseLink(cause: Error, reason: string, announce = true): void {
+    const sock = this.socket;
+    this.socket = undefined;
+    this.fail(new TransportError(`link ended: ${reason}; later exchanges on this connection cannot be matched to their replies`, 'TH_TCP_LINK_LOST', { cause }));
+    this.inbox = [];
+    this.outbox = [];
+    sock?.destroy();
+    if (announce && !this.closed) this.setState('degraded', reason);
   }
 
   private nextFrame(timeoutMs: number): Promise<TaggedFrame> {
@@ -193,6 +289,27 @@ export class TcpTransport extends EventEmitter implements L1Transport {
     });
   }
 
+  private writeNow(frame: Uint8Array): void {
+    this.writes++;
+    this.socket!.write(frame);
+  }
+
+  /** Pipelined: gather the frames issued in this tick and write them together. */
+  private writeGathered(frame: Uint8Array): void {
+    this.outbox.push(frame);
+    const sock = this.socket;
+    if (this.outbox.length === 1) queueMicrotask(() => this.flush(sock));
+  }
+
+  private flush(sock: StreamSocket | undefined): void {
+    const frames = this.outbox;
+    this.outbox = [];
+    // The link may have been lost since: those exchanges fail in their turn with its error.
+    if (!frames.length || !sock || sock !== this.socket || sock.destroyed) return;
+    this.writes++;
+    sock.write(frames.length === 1 ? frames[0] : Buffer.concat(frames));
+  }
+
   /**
    * Send one tagged message and return the reply payload. Replies are taken in order; without
    * pipelining a message is written only after the previous reply has arrived.
@@ -201,7 +318,7 @@ export class TcpTransport extends EventEmitter implements L1Transport {
     // Pipelined: write now if the message is valid and the link is up; otherwise the exchange
     // fails in its turn with the usual error.
     const written = this.options.pipeline && !this.closed && !this.linkError && !!this.socket && payload.length <= this.options.maxPayload;
-    if (written) this.socket!.write(encodeFrame(tag, payload));
+    if (written) this.writeGathered(encodeFrame(tag, payload));
     const run = this.queue.then(() => this.exchangeNow(tag, payload, written));
     this.queue = run.catch(() => undefined);
     return run;
@@ -238,22 +355,10 @@ export class TcpTransport extends EventEmitter implements L1Transport {
     for (let attempt = 0; ; attempt++) {
       try {
         if (this.linkError || !this.socket) throw this.linkError ?? new TransportError('not connected', 'TH_TCP_CLOSED');
-        if (!written || attempt > 0) this.socket.write(encodeFrame(tag, payload));
-        let lastTimeout: TimeoutError | undefined;
-        for (let r = 0; r <= this.options.receiveRetries; r++) {
-          try {
-            return await this.nextFrame(this.options.ioTimeoutMs);
-          } catch (e) {
-            if (!(e instanceof TimeoutError)) throw e;
-            lastTimeout = e;
-          }
-        }
-        throw new TimeoutError('transport', `no reply to ${tagName(tag)} after ${this.options.receiveRetries + 1} waits of ${this.options.ioTimeoutMs} ms`, this.options.ioTimeoutMs, {
-          frame: payload,
-          cause: lastTimeout,
-        });
+        if (!written || attempt > 0) this.writeNow(encodeFrame(tag, payload));
+        return await this.receive(tag, payload);
       } catch (e) {
-        const linkDown = e instanceof TransportError && (e.code === 'TH_TCP_CLOSED' || e.code === 'TH_TCP_IO');
+        const linkDown = e instanceof TransportError && LINK_DOWN_CODES.includes(e.code);
         if (!linkDown || !this.options.reconnect || attempt > 0 || this.closed) throw e;
         this.reconnects++;
         this.socket?.destroy();
@@ -261,6 +366,25 @@ export class TcpTransport extends EventEmitter implements L1Transport {
         await this.open();
       }
     }
+  }
+
+  /** The reply to the message just sent; a final timeout ends the link (see the header). */
+  private async receive(tag: number, payload: Uint8Array): Promise<TaggedFrame> {
+    let lastTimeout: TimeoutError | undefined;
+    for (let r = 0; r <= this.options.receiveRetries; r++) {
+      try {
+        return await this.nextFrame(this.options.ioTimeoutMs);
+      } catch (e) {
+        if (!(e instanceof TimeoutError)) throw e;
+        lastTimeout = e;
+      }
+    }
+    const err = new TimeoutError('transport', `no reply to ${tagName(tag)} after ${this.options.receiveRetries + 1} waits of ${this.options.ioTimeoutMs} ms`, this.options.ioTimeoutMs, {
+      frame: payload,
+      cause: lastTimeout,
+    });
+    this.loseLink(err, `no reply to ${tagName(tag)} within ${(this.options.receiveRetries + 1) * this.options.ioTimeoutMs} ms`);
+    throw err;
   }
 
   private check(tag: number, payload: Uint8Array, reply: TaggedFrame): void {
@@ -281,7 +405,7 @@ export class TcpTransport extends EventEmitter implements L1Transport {
     const code = codes[reply.tag];
     if (code) {
       const what = reply.tag === TAG.EXCEPTION ? 'raised an internal exception (the model rebuilds its chip)' : reply.tag === TAG.INVALID ? 'does not know the tag' : 'does not support the tag';
-      throw new TransportTagError(`server ${what}: sent ${tagName(tag)} (0x${hex(Uint8Array.of(tag))}), got ${tagName(reply.tag)}`, code, tag, reply.tag, { frame: payload });
+      throw new TransportTagError(`server ${what}: sent ${tagName(tag)} (0x${tag.toString(16).padStart(2, '0')}), got ${tagName(reply.tag)}`, code, tag, reply.tag, { frame: payload });
     }
     throw new ProtocolError('transport', `reply tag ${tagName(reply.tag)} does not echo request tag ${tagName(tag)}`, 'TH_TCP_TAG_MISMATCH', {
       frame: reply.payload,
@@ -333,21 +457,7 @@ export class TcpTransport extends EventEmitter implements L1Transport {
   }
 }
 
-function connectOne(address: string, port: number, timeoutMs: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ host: address, port });
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`connect timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
-    sock.once('connect', () => {
-      clearTimeout(timer);
-      sock.removeAllListeners('error');
-      resolve(sock);
-    });
-    sock.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
+/** `addr:port`, with IPv6 addresses in brackets. */
+function endpoint(address: string | undefined, port: number | undefined): string {
+  return net.isIPv6(address ?? '') ? `[${address}]:${port}` : `${address}:${port}`;
 }
