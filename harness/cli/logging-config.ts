@@ -6,11 +6,12 @@
  * the same shape as ts-tvl's. Python-only entries (formatter factories, filters) are accepted and
  * have no effect here.
  */
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, openSync, readFileSync } from 'node:fs';
+import { CliError } from '../errors.js';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { formatLogLine, type ModelLog } from '../model/chip.js';
+import { formatLogLine, type ModelLog } from '../model/log.js';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -52,21 +53,33 @@ export function loadLoggingConfig(file: string): LogSink {
   try {
     doc = YAML.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`logging configuration ${file}: ${(e as Error).message}`, { cause: e });
+    throw new CliError(`-l/--logging-configuration ${file}: ${(e as Error).message}`, 'TH_CLI', { cause: e });
   }
   const r = schema.safeParse(doc);
-  if (!r.success) throw new Error(`logging configuration ${file}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!r.success) throw new CliError(`-l/--logging-configuration ${file}: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   const h = r.data.handlers.default;
-  if (h.class === 'logging.FileHandler' && !h.filename) throw new Error(`logging configuration ${file}: handlers.default.filename is required for logging.FileHandler`);
+  if (h.class === 'logging.FileHandler' && !h.filename) throw new CliError(`-l/--logging-configuration ${file}: handlers.default.filename is required for logging.FileHandler`);
   const levels = [r.data.loggers.model?.level, r.data.loggers.server?.level].filter((x): x is string => !!x).map((x) => PY_LEVELS[x.toUpperCase()]!);
   const min = levels.length ? LOG_LEVELS[Math.min(...levels.map((l) => LOG_LEVELS.indexOf(l)))]! : 'info';
   return { level: min, file: h.class === 'logging.FileHandler' ? { path: path.resolve(path.dirname(file), h.filename!), mode: h.mode ?? 'a' } : undefined };
 }
 
+/**
+ * Open the sink's log file now, so a file that cannot be written (a missing folder, no permission)
+ * fails the start with the option named, instead of the server dying after it said it listens.
+ */
+function openLogFile(file: NonNullable<LogSink['file']>): number {
+  try {
+    return openSync(file.path, file.mode);
+  } catch (e) {
+    throw new CliError(`-l/--logging-configuration: handlers.default.filename ${file.path} cannot be opened for writing: ${(e as Error).message}`, 'TH_CLI', { cause: e });
+  }
+}
+
 /** A ModelLog writing timestamped lines at or above `sink.level` to stderr or the sink's file. */
 export function makeLog(sink: LogSink): { log: ModelLog; close: () => Promise<void> } {
   const min = LOG_LEVELS.indexOf(sink.level);
-  const out = sink.file ? createWriteStream(sink.file.path, { flags: sink.file.mode }) : undefined;
+  const out = sink.file ? createWriteStream('', { fd: openLogFile(sink.file) }) : undefined;
   const write = (s: string) => (out ? out.write(s) : process.stderr.write(s));
   return {
     log: (l, msg) => {

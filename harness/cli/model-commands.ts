@@ -1,8 +1,10 @@
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { Command } from 'commander';
 import { intArg } from './args.js';
-import { ModelServer, DEFAULT_MODEL_PORT, DEFAULT_MODEL_ADDRESS } from '../model/server.js';
+import { ModelServer, DEFAULT_MODEL_PORT, DEFAULT_MODEL_ADDRESS, DEFAULT_IDLE_TIMEOUT_MS } from '../model/server.js';
+import { CliError } from '../errors.js';
 import { loadModelConfig } from '../model/model-config.js';
 import { generateDefaultConfig } from '../model/generate-config.js';
 import { DEFAULT_CONFIG_DIR } from '../paths.js';
@@ -15,6 +17,32 @@ interface ServeOptions {
   configurationOut?: string;
   loggingConfiguration?: string;
   logLevel?: string;
+  idleTimeout: number;
+}
+
+/**
+ * `-o` is written on reset and on exit; a path that cannot be written is refused at start, naming
+ * the option, instead of the chip's state being lost at the end.
+ */
+function checkConfigurationOut(file: string): string {
+  const out = path.resolve(file);
+  const dir = path.dirname(out);
+  const problem = !existsSync(dir)
+    ? `its folder ${dir} does not exist`
+    : !statSync(dir).isDirectory()
+      ? `${dir} is not a folder`
+      : existsSync(out) && statSync(out).isDirectory()
+        ? 'it is a folder'
+        : (() => {
+            try {
+              accessSync(existsSync(out) ? out : dir, constants.W_OK);
+              return undefined;
+            } catch {
+              return `${existsSync(out) ? out : dir} is not writable`;
+            }
+          })();
+  if (problem) throw new CliError(`-o/--configuration-out ${file}: cannot write the chip's state there: ${problem}`);
+  return out;
 }
 
 /**
@@ -31,18 +59,23 @@ export function addServeCommand(parent: Command, name: string, description: stri
     .option('-o, --configuration-out <file>', "write the chip's state (ts-tvl YAML) on reset and on exit")
     .option('-l, --logging-configuration <file>', 'logging configuration (ts-tvl dictConfig YAML: handlers.default to a stream or a file, loggers.model/server levels); see dump-logging-cfg')
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')} (default info, or the logging configuration's)`)
+    .option('--idle-timeout <ms>', 'disconnect a client that sends nothing for this long, so a waiting client is served (0: never)', intArg('--idle-timeout', 0, 2 ** 31 - 1), DEFAULT_IDLE_TIMEOUT_MS)
     .action(async (o: ServeOptions) => {
+      // Everything that can be refused is checked before the server listens.
       const sink: LogSink = o.loggingConfiguration ? loadLoggingConfig(path.resolve(o.loggingConfiguration)) : { level: 'info' };
       if (o.logLevel !== undefined) {
-        if (!(LOG_LEVELS as readonly string[]).includes(o.logLevel)) throw new Error(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(o.logLevel)}`);
+        if (!(LOG_LEVELS as readonly string[]).includes(o.logLevel)) throw new CliError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(o.logLevel)}`);
         sink.level = o.logLevel as LogSink['level'];
       }
+      const configOut = o.configurationOut === undefined ? undefined : checkConfigurationOut(o.configurationOut);
+      const config = o.configuration ? loadModelConfig(path.resolve(o.configuration)) : undefined;
       const { log, close } = makeLog(sink);
       const server = new ModelServer({
         port: o.port,
         address: o.address,
-        config: o.configuration ? loadModelConfig(path.resolve(o.configuration)) : undefined,
-        configOut: o.configurationOut,
+        config,
+        configOut,
+        idleTimeoutMs: o.idleTimeout,
         log,
       });
       await server.start();
@@ -52,7 +85,7 @@ export function addServeCommand(parent: Command, name: string, description: stri
         void server
           .close()
           .then(close)
-          .then(() => process.exit(0));
+          .then(() => process.exit(server.stateSaveFailed ? 1 : 0));
       };
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
@@ -75,9 +108,15 @@ export function registerModelCommands(program: Command): void {
   model
     .command('generate-config')
     .description('generate a fresh default configuration (chip key, pairing key 0, certificate chain)')
-    .option('--out <dir>', 'output directory', DEFAULT_CONFIG_DIR)
-    .action(async (o: { out: string }) => {
-      const r = await generateDefaultConfig(path.resolve(o.out));
+    .option('--out <dir>', "output directory (default: the project's shipped default configuration, which needs --force)")
+    .option('--force', "allow replacing the project's shipped default configuration")
+    .action(async (o: { out?: string; force?: boolean }) => {
+      const out = path.resolve(o.out ?? DEFAULT_CONFIG_DIR);
+      // The shipped default is what every test and user relies on: replacing it must be deliberate.
+      if (out === path.resolve(DEFAULT_CONFIG_DIR) && existsSync(path.join(out, 'tropic01-model.yml')) && !o.force) {
+        throw new CliError(`generate-config would overwrite the shipped default configuration in ${out}; pass --out <dir> for a new one, or --force to replace it`);
+      }
+      const r = await generateDefaultConfig(out);
       process.stdout.write(`wrote ${r.files.length} files to ${r.dir}: ${r.files.join(', ')}\n`);
     });
 }

@@ -9,6 +9,7 @@ import { ed25519 } from '@noble/curves/ed25519';
 import { concat } from '../bytes.js';
 import { tmac } from './tmac.js';
 import type { EccKeySlot } from './chip-state.js';
+import { ModelError } from '../errors.js';
 
 const P256_N = p256.CURVE.n;
 const ED_L = ed25519.CURVE.n;
@@ -55,10 +56,10 @@ export function ecdsaSign(key: EccKeySlot, z: Uint8Array, sessionHash: Uint8Arra
   const k1 = tmac(key.aux, concat(sessionHash, nonce, z), Uint8Array.of(0x0b));
   const k2 = tmac(k1, new Uint8Array(0), Uint8Array.of(0x0b));
   const k = mod(beInt(concat(k2, k1)), P256_N);
-  if (k === 0n) throw new Error('ECDSA nonce is zero');
+  if (k === 0n) throw new ModelError('ECDSA nonce derived from TMAC is zero', 'TH_MODEL_STATE');
   const r = mod(p256.ProjectivePoint.BASE.multiply(k).toAffine().x, P256_N);
   const s = mod(inv(k, P256_N) * (beInt(z) + beInt(key.secret) * r), P256_N);
-  if (r === 0n || s === 0n) throw new Error('ECDSA produced a zero component');
+  if (r === 0n || s === 0n) throw new ModelError('ECDSA produced a zero r or s', 'TH_MODEL_STATE');
   return { r: beBytes(r), s: beBytes(s) };
 }
 

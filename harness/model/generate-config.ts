@@ -12,6 +12,7 @@ import * as x509 from '@peculiar/x509';
 import { encodeCertStore } from '../protocol/cert-store.js';
 import { encodeChipId, encodeFwVersion } from '../protocol/chip-id.js';
 import { dumpModelConfig } from './model-config.js';
+import { rawX25519PublicKey } from '../protocol/session.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 const subtle = webcrypto.subtle;
@@ -23,7 +24,7 @@ function x25519Pair(): { privPem: string; pubPem: string; pubRaw: Uint8Array; sp
   return {
     privPem: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
     pubPem: publicKey.export({ format: 'pem', type: 'spki' }).toString(),
-    pubRaw: new Uint8Array(spki.subarray(12)),
+    pubRaw: rawX25519PublicKey(publicKey),
     spki,
   };
 }

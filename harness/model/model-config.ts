@@ -5,11 +5,12 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { parse, stringify } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { x25519Public } from '../protocol/session.js';
+import { x25519Public, rawX25519PublicKey } from '../protocol/session.js';
+import { ModelFaults, type FaultSettings } from './faults.js';
 import { CONFIG_REGISTERS } from '../protocol/config-objects.js';
 import { DEFAULT_MODEL_CONFIG } from '../paths.js';
 
@@ -56,6 +57,12 @@ export const modelConfigSchema = z.strictObject({
   init_byte: bytes('init_byte', 1).optional(),
   activate_encryption: z.boolean().optional(),
   debug_random_value: bytes('debug_random_value', 4).optional(),
+  /**
+   * Ours, not ts-tvl's: faults the embedded model injects from the start (see model/faults.ts), so
+   * a separate `model serve` process can be made to misbehave, e.g.
+   * `faults: { resultOverride: { command: ECC_KEY_READ, slot: 3, result: INVALID_KEY } }`.
+   */
+  faults: z.unknown().optional(),
 });
 export type RawModelConfig = z.infer<typeof modelConfigSchema>;
 
@@ -72,6 +79,8 @@ export interface ModelConfig {
   initByte: number;
   activateEncryption: boolean;
   debugRandomValue?: Uint8Array;
+  /** Faults injected from the start (the `faults:` key); none when absent. */
+  faults?: FaultSettings;
 }
 
 function readKey(v: Uint8Array | string, dir: string, kind: 'private' | 'public', key: string): Uint8Array {
@@ -84,14 +93,16 @@ function readKey(v: Uint8Array | string, dir: string, kind: 'private' | 'public'
     throw new ConfigError(`${key}: cannot read ${file}: ${(e as Error).message}`);
   }
   const format = file.toLowerCase().endsWith('.pem') ? 'pem' : 'der';
+  let obj: KeyObject;
   try {
-    const obj = kind === 'private' ? createPrivateKey({ key: data, format, type: format === 'der' ? 'pkcs8' : undefined }) : createPublicKey({ key: data, format, type: format === 'der' ? 'spki' : undefined });
-    if (obj.asymmetricKeyType !== 'x25519') throw new Error(`key type is ${obj.asymmetricKeyType}, expected x25519`);
-    const jwk = obj.export({ format: 'jwk' }) as { d?: string; x?: string };
-    return new Uint8Array(Buffer.from((kind === 'private' ? jwk.d : jwk.x)!, 'base64url'));
+    obj = kind === 'private' ? createPrivateKey({ key: data, format, type: format === 'der' ? 'pkcs8' : undefined }) : createPublicKey({ key: data, format, type: format === 'der' ? 'spki' : undefined });
   } catch (e) {
     throw new ConfigError(`${key}: ${file} is not an X25519 ${kind} key in ${format.toUpperCase()}: ${(e as Error).message}`);
   }
+  if (obj.asymmetricKeyType !== 'x25519') throw new ConfigError(`${key}: ${file} holds a ${obj.asymmetricKeyType} key, expected an X25519 ${kind} key`);
+  if (kind === 'public') return rawX25519PublicKey(obj);
+  const jwk = obj.export({ format: 'jwk' });
+  return new Uint8Array(Buffer.from(jwk.d!, 'base64url'));
 }
 
 function readCert(v: Uint8Array | string, dir: string): Uint8Array {
@@ -132,7 +143,17 @@ export function parseModelConfig(text: string, source: string): ModelConfig {
     initByte: raw.init_byte?.[0] ?? 0,
     activateEncryption: raw.activate_encryption ?? true,
     debugRandomValue: raw.debug_random_value,
+    faults: parseFaults(raw.faults, source),
   };
+}
+
+function parseFaults(input: unknown, source: string): FaultSettings | undefined {
+  if (input === undefined) return undefined;
+  try {
+    return ModelFaults.parse(input, 'faults');
+  } catch (e) {
+    throw new ConfigError(`${source}: invalid model configuration`, [(e as { detail?: string }).detail ?? (e as Error).message]);
+  }
 }
 
 export function loadModelConfig(file: string = DEFAULT_MODEL_CONFIG): ModelConfig {

@@ -1,22 +1,33 @@
 /**
  * Model server: the embedded model behind libtropic's tagged TCP protocol, a drop-in for ts-tvl's
  * `model_server tcp` (default 127.0.0.1:28992). One client is served at a time; a second client
- * waits, unread, until the first disconnects. A disconnect keeps the chip's state; RESET_TARGET and
- * internal errors (answered with EXCEPTION) rebuild it from its configuration.
+ * waits, unread, until the first disconnects (or is dropped after `idleTimeoutMs` without a frame).
+ * A disconnect keeps the chip's state, except that chip select rises and a response the client
+ * had started to read is dropped; RESET_TARGET and internal errors (answered with EXCEPTION)
+ * rebuild the chip from its configuration.
  *
  * Sturdier than ts-tvl: frames are parsed from a byte stream (split headers, several frames per
- * read), a client that disconnects mid-frame is logged and dropped, and an oversize length is
- * answered with EXCEPTION after its payload is drained; the server never crashes on input.
+ * read), the replies to one read go out in one socket write, a client that does not read its
+ * replies is no longer read either (backpressure), a client that disconnects mid-frame is logged
+ * and dropped, and an oversize length is answered with EXCEPTION after its payload is drained; the
+ * server never crashes on input.
  */
 import net from 'node:net';
 import { writeFileSync } from 'node:fs';
-import { TAG, TaggedFrameParser, encodeFrame, tagName, MAX_PAYLOAD_FIELD } from '../protocol/tagged-frame.js';
-import { TropicModel, type ModelLog } from './chip.js';
+import { TAG, TaggedFrameParser, encodeFrame, tagName, MODEL_SERVER_MAX_PAYLOAD } from '../protocol/tagged-frame.js';
+import { ModelError } from '../errors.js';
+import { TropicModel } from './chip.js';
+import { ModelFaults } from './faults.js';
+import type { ModelLog } from './log.js';
 import { dumpModelConfig, loadModelConfig, type ModelConfig } from './model-config.js';
 import { snapshotConfig } from './snapshot.js';
 
 export const DEFAULT_MODEL_PORT = 28992;
 export const DEFAULT_MODEL_ADDRESS = '127.0.0.1';
+/** A client silent this long loses the chip to the next one (0: never). */
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+/** Reply bytes a client may leave unread before the server stops reading its requests. */
+export const DEFAULT_MAX_UNREAD_REPLY_BYTES = 64 * 1024;
 
 export interface ModelServerOptions {
   port?: number;
@@ -28,32 +39,65 @@ export interface ModelServerOptions {
   log?: ModelLog;
   /** Largest accepted payload; larger frames are drained and answered with EXCEPTION. */
   maxPayload?: number;
+  /** Disconnect the served client after this long without a frame (0: never). */
+  idleTimeoutMs?: number;
+  /** Stop reading a client while more than this many reply bytes wait in its socket. */
+  maxUnreadReplyBytes?: number;
 }
 
 export interface ServerStats {
   connections: number;
+  /** Reads from client sockets, and socket writes of replies (one per read that completed a frame). */
+  reads: number;
+  writes: number;
   frames: number;
   exceptions: number;
   resets: number;
   protocolErrors: number;
+  /** Times a client was no longer read because it left its replies unread. */
+  backpressurePauses: number;
+  /** Largest number of reply bytes seen queued in a client's socket. */
+  peakUnreadReplyBytes: number;
+  idleDisconnects: number;
+  /** Half-read responses dropped when their client went away. */
+  droppedResponses: number;
 }
 
 export class ModelServer {
   readonly config: ModelConfig;
+  /** Shared by every chip this server builds, so a fault survives RESET_TARGET (see faults.ts). */
+  readonly faults: ModelFaults;
   chip: TropicModel;
-  readonly stats: ServerStats = { connections: 0, frames: 0, exceptions: 0, resets: 0, protocolErrors: 0 };
+  readonly stats: ServerStats = {
+    connections: 0,
+    reads: 0,
+    writes: 0,
+    frames: 0,
+    exceptions: 0,
+    resets: 0,
+    protocolErrors: 0,
+    backpressurePauses: 0,
+    peakUnreadReplyBytes: 0,
+    idleDisconnects: 0,
+    droppedResponses: 0,
+  };
   private server?: net.Server;
   private active?: net.Socket;
   private waiting: net.Socket[] = [];
   private readonly log: ModelLog;
   private readonly maxPayload: number;
+  private readonly idleTimeoutMs: number;
+  private readonly maxUnread: number;
   private closing = false;
 
   constructor(private readonly opts: ModelServerOptions = {}) {
     this.config = typeof opts.config === 'object' ? opts.config : loadModelConfig(opts.config);
     this.log = opts.log ?? (() => {});
-    this.maxPayload = opts.maxPayload ?? MAX_PAYLOAD_FIELD;
-    this.chip = new TropicModel(this.config, this.log);
+    this.maxPayload = opts.maxPayload ?? MODEL_SERVER_MAX_PAYLOAD;
+    this.idleTimeoutMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    this.maxUnread = opts.maxUnreadReplyBytes ?? DEFAULT_MAX_UNREAD_REPLY_BYTES;
+    this.faults = new ModelFaults(this.config.faults);
+    this.chip = new TropicModel(this.config, this.log, this.faults);
   }
 
   get port(): number {
@@ -65,7 +109,8 @@ export class ModelServer {
   }
 
   async start(): Promise<this> {
-    const server = net.createServer((s) => this.onConnection(s));
+    // The write high-water mark is the bound on unread replies: write() answers false past it.
+    const server = net.createServer({ highWaterMark: this.maxUnread }, (s) => this.onConnection(s));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -78,20 +123,30 @@ export class ModelServer {
     return this;
   }
 
-  /** Rebuild the chip from its configuration (what RESET_TARGET does). */
+  /** Rebuild the chip from its configuration (what RESET_TARGET does); faults stay as they are. */
   resetChip(reason: string): void {
     this.saveState();
-    this.chip = new TropicModel(this.config, this.log);
+    this.chip = new TropicModel(this.config, this.log, this.faults);
     this.stats.resets++;
     this.log('info', `chip rebuilt from its configuration (${reason})`);
   }
+
+  /** A fresh chip for a new test: rebuilt, with only the configured faults. */
+  freshChip(reason: string): void {
+    this.faults.restore();
+    this.resetChip(reason);
+  }
+
+  /** True once writing the chip's state to `configOut` failed (the CLI then exits non-zero). */
+  stateSaveFailed = false;
 
   saveState(): void {
     if (!this.opts.configOut) return;
     try {
       writeFileSync(this.opts.configOut, dumpModelConfig(snapshotConfig(this.chip)));
     } catch (e) {
-      this.log('error', `cannot write ${this.opts.configOut}: ${(e as Error).message}`);
+      this.stateSaveFailed = true;
+      this.log('error', `cannot write the chip's state to ${this.opts.configOut}: ${(e as Error).message}`);
     }
   }
 
@@ -102,6 +157,7 @@ export class ModelServer {
       this.log('info', `client ${who} waits: another client is being served`);
       sock.pause();
       this.waiting.push(sock);
+      sock.on('error', (e) => this.log('warn', `waiting client ${who}: socket error ${e.message}`));
       sock.once('close', () => (this.waiting = this.waiting.filter((w) => w !== sock)));
       return;
     }
@@ -114,14 +170,30 @@ export class ModelServer {
     this.stats.connections++;
     this.log('info', `client ${who} connected`);
     const parser = new TaggedFrameParser(this.maxPayload, 'discard');
+    if (this.idleTimeoutMs > 0) {
+      sock.setTimeout(this.idleTimeoutMs);
+      sock.on('timeout', () => {
+        this.stats.idleDisconnects++;
+        this.log('warn', `client ${who} sent nothing for ${this.idleTimeoutMs} ms; disconnected so that a waiting client can be served`);
+        sock.destroy();
+      });
+    }
     sock.on('data', (chunk: Buffer) => {
+      this.stats.reads++;
+      const replies: Uint8Array[] = [];
       for (const f of parser.push(chunk)) {
         if (f.oversize !== undefined) {
           this.stats.protocolErrors++;
           this.log('warn', `client ${who}: ${tagName(f.tag)} declared ${f.oversize} payload bytes, limit ${this.maxPayload}; payload discarded, answered EXCEPTION`);
-          sock.write(encodeFrame(TAG.EXCEPTION));
-        } else sock.write(this.handle(f.tag, f.payload));
+          replies.push(encodeFrame(TAG.EXCEPTION));
+        } else replies.push(this.handle(f.tag, f.payload));
       }
+      if (replies.length) this.reply(sock, who, replies.length === 1 ? replies[0] : Buffer.concat(replies));
+    });
+    sock.on('drain', () => {
+      if (!sock.isPaused() || sock.destroyed) return;
+      this.log('info', `client ${who} read its replies; reading its requests again`);
+      sock.resume();
     });
     sock.on('error', (e) => this.log('warn', `client ${who}: socket error ${e.message}`));
     sock.on('close', () => {
@@ -129,7 +201,11 @@ export class ModelServer {
         this.stats.protocolErrors++;
         this.log('warn', `client ${who} disconnected mid-frame; partial frame dropped`);
       }
-      this.log('info', `client ${who} disconnected (chip state kept)`);
+      if (this.chip.spi.hostGone()) {
+        this.stats.droppedResponses++;
+        this.log('info', `client ${who} left a response half-read; its rest is dropped`);
+      }
+      this.log('info', `client ${who} disconnected (chip state kept, chip select high)`);
       this.active = undefined;
       const next = this.waiting.shift();
       if (next && !this.closing) {
@@ -139,10 +215,34 @@ export class ModelServer {
     });
   }
 
+  /** Write the replies to one read at once; stop reading a client that does not read them. */
+  private reply(sock: net.Socket, who: string, bytes: Uint8Array): void {
+    const delay = this.faults.settings.delayResponseMs;
+    if (delay) {
+      setTimeout(() => this.write(sock, who, bytes), delay);
+      return;
+    }
+    this.write(sock, who, bytes);
+  }
+
+  private write(sock: net.Socket, who: string, bytes: Uint8Array): void {
+    if (sock.destroyed) return;
+    this.stats.writes++;
+    const flushed = sock.write(bytes);
+    const queued = sock.writableLength;
+    if (queued > this.stats.peakUnreadReplyBytes) this.stats.peakUnreadReplyBytes = queued;
+    if (!flushed && !sock.isPaused()) {
+      this.stats.backpressurePauses++;
+      this.log('warn', `client ${who} leaves ${queued} reply bytes unread; not reading its requests until it catches up`);
+      sock.pause();
+    }
+  }
+
   /** Process one tagged message and return the encoded reply. */
   handle(tag: number, payload: Uint8Array): Uint8Array {
     this.stats.frames++;
     try {
+      if (this.faults.takeFrameException()) throw new ModelError(`fault exceptionAtFrame: planted internal error on ${tagName(tag)}`, 'TH_MODEL_FAULT');
       switch (tag) {
         case TAG.CSN_LOW:
           this.chip.spi.csnFalling();

@@ -80,24 +80,33 @@ export interface ChipIdInput {
   batchId?: Uint8Array;
 }
 
+type LayoutField = (typeof LAYOUT)[number][0];
+
 /** Build a CHIP_ID object (used by the default-configuration generator and round-trip tests). */
 export function encodeChipId(i: ChipIdInput): Uint8Array {
-  const out = new Uint8Array(128);
-  out.set(Uint8Array.of(0x01, 0x00, 0x00, 0x00), 0);
-  out.set(new TextEncoder().encode((i.siliconRev ?? 'ACAB').slice(0, 4)), 28);
-  const pkg = i.packageTypeId ?? 0x80aa;
-  out.set(Uint8Array.of(pkg >>> 8, pkg & 0xff), 32);
   const sn = i.serialNumber ?? {};
-  const s = concat(
-    Uint8Array.of(sn.sn ?? 0), sn.fabData ?? new Uint8Array(3), Uint8Array.of((sn.fabDate ?? 0) & 0xff, (sn.fabDate ?? 0) >>> 8),
-    sn.lotId ?? new Uint8Array(5), Uint8Array.of(sn.waferId ?? 0), Uint8Array.of((sn.xCoord ?? 0) & 0xff, (sn.xCoord ?? 0) >>> 8),
-    Uint8Array.of((sn.yCoord ?? 0) & 0xff, (sn.yCoord ?? 0) >>> 8),
-  );
-  out.set(s, 52);
+  const u16le = (n = 0) => Uint8Array.of(n & 0xff, n >>> 8);
   const pn = new TextEncoder().encode((i.partNumber ?? '').slice(0, 15));
-  out[68] = pn.length;
-  out.set(pn, 69);
-  out.set((i.batchId ?? new Uint8Array(5)).subarray(0, 5), 96);
+  const pkg = i.packageTypeId ?? 0x80aa;
+  const fields: Partial<Record<LayoutField, Uint8Array>> = {
+    chipIdVersion: Uint8Array.of(0x01, 0x00, 0x00, 0x00),
+    siliconRevRaw: new TextEncoder().encode((i.siliconRev ?? 'ACAB').slice(0, 4)),
+    packageTypeIdRaw: Uint8Array.of(pkg >>> 8, pkg & 0xff), // big-endian, as decodeChipId reads it
+    serialNumberRaw: concat(
+      Uint8Array.of(sn.sn ?? 0), sn.fabData ?? new Uint8Array(3), u16le(sn.fabDate), sn.lotId ?? new Uint8Array(5),
+      Uint8Array.of(sn.waferId ?? 0), u16le(sn.xCoord), u16le(sn.yCoord),
+    ),
+    partNumberData: concat(Uint8Array.of(pn.length), pn),
+    batchId: i.batchId ?? new Uint8Array(5),
+  };
+  // Each field goes where the LAYOUT table puts it, cut to its size; unnamed fields stay zero.
+  const out = new Uint8Array(128);
+  let off = 0;
+  for (const [name, len] of LAYOUT) {
+    const v = fields[name];
+    if (v) out.set(v.subarray(0, len), off);
+    off += len;
+  }
   return out;
 }
 

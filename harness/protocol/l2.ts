@@ -79,6 +79,17 @@ export function encodeResponse(status: number, data: Uint8Array = new Uint8Array
   return concat(head, Uint8Array.of(crc & 0xff, crc >>> 8));
 }
 
+/**
+ * True when `frame` is exactly one L2 frame, request or response (ID/STATUS, LEN, LEN data bytes,
+ * CRC): LEN + 4 bytes long and its CRC matches. A LEN that disagrees with the bytes puts the CRC in
+ * the wrong place, so such a frame fails too (the chip answers it CRC_ERR, datasheet 7.3.3).
+ */
+export function l2FrameCrcOk(frame: Uint8Array): boolean {
+  if (frame.length < 4 || frame.length !== frame[1] + 4) return false;
+  const end = frame.length - 2;
+  return crc16(frame, 0, end) === (frame[end] | (frame[end + 1] << 8));
+}
+
 export interface L2Response {
   status: number;
   data: Uint8Array;

@@ -1,7 +1,7 @@
-/** The embedded model on an ephemeral loopback port, in the worker's own process. */
+/** The embedded model on an ephemeral loopback port, in the worker's own process; each test gets a fresh chip with only the configured faults. */
 import { ModelServer } from '../model/server.js';
 import { loadModelConfig } from '../model/model-config.js';
-import { formatLogLine } from '../model/chip.js';
+import { formatLogLine } from '../model/log.js';
 import { LogBuffer, type TargetHandle } from './target.js';
 
 export async function startEmbedded(configFile?: string): Promise<TargetHandle> {
@@ -17,7 +17,11 @@ export async function startEmbedded(configFile?: string): Promise<TargetHandle> 
     host: '127.0.0.1',
     port: server.port,
     resetMode: 'memory',
-    resetChip: () => server.resetChip('fresh chip for a test'),
+    resetChip: () => server.freshChip('fresh chip for a test'),
+    // Repeatable runs: the fixtures give each test's chip a seeded random source (frame-log seeds).
+    seedRandom: (random) => {
+      server.chip.random = random;
+    },
     drainLogs: () => logs.drain(),
     stop: () => server.close(),
   };

@@ -74,3 +74,45 @@ test('an unknown --log-level is refused with the value named', () => {
   expect(r.status).toBe(1);
   expect(r.stderr).toContain('--log-level must be one of debug, info, warn, error, got "loud"');
 });
+
+// ---- fail-fast: what cannot work is refused before the server says it listens ------------------
+
+const MAIN = path.join(PROJECT_ROOT, 'dist', 'harness', 'cli', 'main.js');
+
+test('-l naming a FileHandler in a missing folder is refused at start, naming the option and the file', () => {
+  const logCfg = path.join(dir, 'missing-folder-log.yml');
+  const target = path.join(dir, 'no-such-folder', 'model.log');
+  writeFileSync(logCfg, YAML.stringify({ version: 1, handlers: { default: { class: 'logging.FileHandler', filename: target } }, loggers: {} }));
+  const r = spawnSync(process.execPath, [MAIN, 'model', 'serve', '-p', '0', '-l', logCfg], { encoding: 'utf8', timeout: 20_000 });
+  expect(r.status).toBe(1);
+  expect(r.stdout).not.toContain('listening');
+  expect(r.stderr).toContain('-l/--logging-configuration');
+  expect(r.stderr).toContain(target);
+});
+
+test('-o in a missing folder is refused at start, naming the option', () => {
+  const r = spawnSync(process.execPath, [MAIN, 'model', 'serve', '-p', '0', '-o', '/nonexistent/dir/out.yaml'], { encoding: 'utf8', timeout: 20_000 });
+  expect(r.status).toBe(1);
+  expect(r.stdout).not.toContain('listening');
+  expect(r.stderr).toContain('-o/--configuration-out /nonexistent/dir/out.yaml');
+  expect(r.stderr).toContain('/nonexistent/dir does not exist');
+});
+
+test('--idle-timeout must be a non-negative integer', () => {
+  const r = spawnSync(process.execPath, [BIN, 'tcp', '-p', '0', '--idle-timeout', 'soon'], { encoding: 'utf8', timeout: 20_000 });
+  expect(r.status).toBe(1);
+  expect(r.stderr).toContain('--idle-timeout must be an integer');
+});
+
+test('generate-config without --out refuses to overwrite the shipped default configuration; --out writes elsewhere', () => {
+  const before = readFileSync(DEFAULT_MODEL_CONFIG, 'utf8');
+  const r = spawnSync(process.execPath, [MAIN, 'model', 'generate-config'], { encoding: 'utf8', timeout: 60_000 });
+  expect(r.status).toBe(1);
+  expect(r.stderr).toContain('shipped default configuration');
+  expect(r.stderr).toContain('--force');
+  expect(readFileSync(DEFAULT_MODEL_CONFIG, 'utf8')).toBe(before);
+  const out = path.join(dir, 'generated');
+  const ok = spawnSync(process.execPath, [MAIN, 'model', 'generate-config', '--out', out], { encoding: 'utf8', timeout: 60_000 });
+  expect(ok.status).toBe(0);
+  expect(readFileSync(path.join(out, 'tropic01-model.yml'), 'utf8')).toContain('s_t_priv: tropic01-st-private.pem');
+});

@@ -8,7 +8,7 @@ import { test, expect } from '@playwright/test';
 import fc from 'fast-check';
 import { ModelServer } from '../model/server.js';
 import { TcpTransport } from '../transport/tcp-transport.js';
-import { TAG, TaggedFrameParser, encodeFrame, type TaggedFrame } from '../protocol/tagged-frame.js';
+import { MODEL_SERVER_MAX_PAYLOAD, TAG, TaggedFrameParser, encodeFrame, type TaggedFrame } from '../protocol/tagged-frame.js';
 import { TropicSquare } from '../driver/tropic-square.js';
 import { L2_STATUS, decodeResponse, encodeRequest } from '../protocol/l2.js';
 import { loadModelConfig, parseModelConfig } from '../model/model-config.js';
@@ -58,7 +58,7 @@ class RawClient {
 test.describe('model server protocol', () => {
   let server: ModelServer;
   test.beforeEach(async () => {
-    server = await new ModelServer({ port: 0, maxPayload: 4096 }).start();
+    server = await new ModelServer({ port: 0 }).start();
   });
   test.afterEach(async () => server.close());
 
@@ -105,7 +105,7 @@ test.describe('model server protocol', () => {
 
   test('an oversize length is drained and answered EXCEPTION; the link stays in sync', async () => {
     const c = await RawClient.open(server.port);
-    c.sock.write(encodeFrame(TAG.SPI_SEND, new Uint8Array(5000)));
+    c.sock.write(encodeFrame(TAG.SPI_SEND, new Uint8Array(MODEL_SERVER_MAX_PAYLOAD + 1)));
     expect((await c.next()).tag).toBe(TAG.EXCEPTION);
     expect((await c.ask(TAG.CSN_HIGH)).tag).toBe(TAG.CSN_HIGH);
     c.close();
@@ -136,6 +136,7 @@ test.describe('model server protocol', () => {
   test('an internal error answers EXCEPTION and rebuilds the chip', async () => {
     const t = await TcpTransport.connect({ host: '127.0.0.1', port: server.port });
     await t.csnLow();
+    server.faults.set({ exceptionAtFrame: 1 }); // a planted internal fault on the next message
     const e = (await t.transfer(Uint8Array.of(0x01, 0x00)).catch((x: unknown) => x)) as TransportTagError;
     expect(e.code).toBe('TH_TCP_EXCEPTION');
     expect(server.stats.resets).toBe(1);
@@ -148,7 +149,7 @@ test.describe('model server protocol', () => {
       fc.asyncProperty(fc.integer({ min: 0, max: 255 }), fc.uint8Array({ maxLength: 300 }), async (tag, payload) => {
         const r = await c.ask(tag, payload);
         const known = [TAG.CSN_LOW, TAG.CSN_HIGH, TAG.SPI_SEND, TAG.POWER_ON, TAG.POWER_OFF, TAG.WAIT, TAG.RESET_TARGET] as number[];
-        if (known.includes(tag)) expect([tag, TAG.EXCEPTION]).toContain(r.tag);
+        if (known.includes(tag)) expect(r.tag).toBe(payload.length > MODEL_SERVER_MAX_PAYLOAD ? TAG.EXCEPTION : tag);
         else expect([TAG.INVALID, TAG.UNSUPPORTED]).toContain(r.tag);
         if (r.tag === TAG.SPI_SEND) expect([0, payload.length]).toContain(r.payload.length);
       }),
