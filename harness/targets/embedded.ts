@@ -22,6 +22,7 @@ export async function startEmbedded(configFile?: string): Promise<TargetHandle> 
     seedRandom: (random) => {
       server.chip.random = random;
     },
+    faults: server.faults,
     drainLogs: () => logs.drain(),
     stop: () => server.close(),
   };
