@@ -16,3 +16,5 @@ export { FrameRecorder, parseFrameLog } from './framelog/frame-log.js';
 export { decodeFrameLog } from './framelog/decode.js';
 export { replayFrameLog } from './framelog/replay.js';
 export { resolveConfig } from './config/env.js';
+export { envExample, type HarnessConfig, type TargetKind } from './config/env.js';
+export { PACKAGE_ROOT, WORKSPACE_ROOT, DEFAULT_MODEL_CONFIG, DEFAULT_PAIRING_KEY } from './paths.js';

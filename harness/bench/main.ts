@@ -21,7 +21,7 @@ import { TAG, TaggedFrameParser, encodeFrame } from '../protocol/tagged-frame.js
 import { loadPairingKey } from '../config/pairing-key.js';
 import { resolveConfig } from '../config/env.js';
 import { PRIVATE_ENGINE_ENV } from '../targets/docker-engine.js';
-import { PROJECT_ROOT } from '../paths.js';
+import { WORKSPACE_ROOT } from '../paths.js';
 import { measureOp, opRows, type BenchRow } from './measure.js';
 import { driverRows } from './driver-rows.js';
 import { suiteRows } from './suite-rows.js';
@@ -123,7 +123,7 @@ async function main(o: Options): Promise<void> {
 
   const machine = `${os.cpus().length}× ${os.cpus()[0]?.model ?? 'cpu'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}`;
   const report = { machine, node: process.version, date: new Date().toISOString(), rows };
-  const out = path.resolve(PROJECT_ROOT, o.out);
+  const out = path.resolve(WORKSPACE_ROOT, o.out);
   mkdirSync(out, { recursive: true });
   writeFileSync(path.join(out, 'bench.json'), JSON.stringify(report, null, 2) + '\n');
   writeFileSync(path.join(out, 'bench.svg'), await benchSvg(rows, `tropic-harness bench, ${report.date.slice(0, 10)}, ${machine}, node ${process.version}`));

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../paths.js';
+import { PROJECT_ROOT, dependencyFile } from '../paths.js';
 import type { BenchRow } from './measure.js';
 
 interface RunResult {
@@ -60,7 +60,7 @@ function runSampled(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> 
   });
 }
 
-const playwright = path.join(PROJECT_ROOT, 'node_modules', '@playwright', 'test', 'cli.js');
+const playwright = dependencyFile('@playwright/test', 'cli.js');
 
 export async function suiteRows(progress: (line: string) => void): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];

@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { HarnessError } from '../errors.js';
-import { PROJECT_ROOT } from '../paths.js';
+import { WORKSPACE_ROOT, dependencyFile } from '../paths.js';
 import { TARGET_KINDS } from '../config/env.js';
 
 export class ReportError extends HarnessError {
@@ -34,7 +34,7 @@ const isResultFile = (f: string): boolean => f.endsWith('-result.json');
 export function resolveResultsInputs(dirs: string[]): ResultsInput[] {
   const inputs: ResultsInput[] = [];
   for (const given of dirs) {
-    const dir = path.resolve(PROJECT_ROOT, given);
+    const dir = path.resolve(WORKSPACE_ROOT, given);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ReportError(`results folder ${dir} does not exist: run the suite first (results go to TROPIC_ALLURE_RESULTS)`);
     const files = readdirSync(dir);
     if (files.some(isResultFile)) {
@@ -115,9 +115,9 @@ export interface ReportBuild {
 export function buildAllureReport(o: { results: string[]; output: string; history: string; singleFile?: boolean; knownIssues?: string }): ReportBuild {
   const inputs = resolveResultsInputs(o.results);
   const tests = inputs.reduce((n, i) => n + i.tests, 0);
-  const output = path.resolve(PROJECT_ROOT, o.output);
-  const history = path.resolve(PROJECT_ROOT, o.history);
-  const knownIssues = o.knownIssues ? path.resolve(PROJECT_ROOT, o.knownIssues) : undefined;
+  const output = path.resolve(WORKSPACE_ROOT, o.output);
+  const history = path.resolve(WORKSPACE_ROOT, o.history);
+  const knownIssues = o.knownIssues ? path.resolve(WORKSPACE_ROOT, o.knownIssues) : undefined;
   if (knownIssues && !existsSync(knownIssues)) throw new ReportError(`--known-issues ${knownIssues}: no such file`);
   // Empty the output first: Allure 3 writes into <output>/awesome/ when the folder is not empty.
   rmSync(output, { recursive: true, force: true });
@@ -126,8 +126,9 @@ export function buildAllureReport(o: { results: string[]; output: string; histor
   const cfgFile = `${output}.allurerc.mjs`;
   mkdirSync(path.dirname(cfgFile), { recursive: true });
   writeFileSync(cfgFile, allureConfigModule({ output, history, singleFile: !!o.singleFile, knownIssues }));
-  const bin = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'allure');
-  const r = spawnSync(bin, ['generate', ...inputs.map((i) => i.dir), '--config', cfgFile], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+  // The allure CLI wherever npm put it (this project's node_modules, or a consumer's, hoisted).
+  const bin = dependencyFile('allure', 'cli.js');
+  const r = spawnSync(process.execPath, [bin, 'generate', ...inputs.map((i) => i.dir), '--config', cfgFile], { cwd: WORKSPACE_ROOT, encoding: 'utf8' });
   if (r.status !== 0) throw new ReportError(`allure generate exited with ${r.status ?? r.signal}:\n${(r.stderr || r.stdout || '').split('\n').slice(-20).join('\n')}`);
   const index = path.join(output, 'index.html');
   if (!existsSync(index)) throw new ReportError(`allure generate wrote no ${index}; its output:\n${(r.stdout || '').split('\n').slice(-20).join('\n')}`);

@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { PROJECT_ROOT } from '../../paths.js';
+import { WORKSPACE_ROOT } from '../../paths.js';
 
 export interface SpecRunOptions {
   rigUrl: string;
@@ -65,7 +65,7 @@ export async function runSpecs(o: SpecRunOptions): Promise<{ exitCode: number; l
   const log = path.join(o.dir, o.logName);
   const out = createWriteStream(log);
   out.write(`$ npx ${args.join(' ')}\n# TROPIC_TARGET=rig TROPIC_RIG=${o.rigUrl} TROPIC_ALLOW_IRREVERSIBLE=${o.allowIrreversible ? 1 : 0}\n`);
-  const child = spawn('npx', args, { cwd: PROJECT_ROOT, env: specRunEnv(o), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('npx', args, { cwd: WORKSPACE_ROOT, env: specRunEnv(o), stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(out, { end: false });
   child.stderr.pipe(out, { end: false });
   const exitCode = await new Promise<number>((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
@@ -125,7 +125,7 @@ export async function listSpecs(o: Pick<SpecRunOptions, 'grep' | 'grepInvert' | 
   const args = ['playwright', 'test', '--project=specs', '--list'];
   if (o.grep) args.push('--grep', o.grep);
   if (o.grepInvert) args.push('--grep-invert', o.grepInvert);
-  const child = spawn('npx', args, { cwd: PROJECT_ROOT, env: specRunEnv({ ...o, allowIrreversible: false, logName: '' }), stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn('npx', args, { cwd: WORKSPACE_ROOT, env: specRunEnv({ ...o, allowIrreversible: false, logName: '' }), stdio: ['ignore', 'pipe', 'ignore'] });
   let stdout = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   await new Promise((resolve) => child.on('close', resolve));
