@@ -1,6 +1,6 @@
-/** Helpers shared by the spec files: expected errors by name, UAP set-up and restore. */
+/** Helpers shared by the spec files: expected errors by name, R-config set-up, injected failures. */
 import { expect } from '../fixtures/index.js';
-import { L2StatusError, L3ResultError } from '../harness/errors.js';
+import { ArgumentError, L2StatusError, L3ResultError, TargetError } from '../harness/errors.js';
 import { L2_STATUS, type L2Response } from '../harness/protocol/l2.js';
 import { CONFIG_REGISTERS, register } from '../harness/protocol/config-objects.js';
 import type { TropicSquare } from '../harness/driver/tropic-square.js';
@@ -25,30 +25,35 @@ export function expectStatus(r: L2Response, name: keyof typeof L2_STATUS): void 
 }
 
 /**
- * Run `body` with R-config registers set (effective after a reboot, as on the chip), then restore
- * the R-config exactly as it was: snapshot every known CO, erase, write, reboot; afterwards erase,
- * write the snapshot back and reboot. Needs CFG_UAP_R_CONFIG_WRITE_ERASE/READ for the slot.
+ * Set R-config registers and make them effective (a reboot, as on the chip), keeping every other CO
+ * as it was; a new secure session follows. The `chipRestore` fixture snapshots R-config before the
+ * erase and puts it back after the test, pass or fail. Needs CFG_UAP_R_CONFIG_WRITE_ERASE/READ for
+ * the slot.
  */
-export async function withRConfig(ts: TropicSquare, slot: number, key: Uint8Array, writes: Record<string, number>, body: () => Promise<void>): Promise<void> {
-  const snapshot = new Map<number, number>();
-  for (const r of CONFIG_REGISTERS) snapshot.set(r.address, await ts.rConfigRead(r.address));
-  const apply = async (values: Map<number, number>) => {
-    await ts.rConfigErase();
-    for (const [addr, v] of values) if (v !== 0xffffffff) await ts.rConfigWrite(addr, v);
-  };
-  const wanted = new Map(snapshot);
-  for (const [name, value] of Object.entries(writes)) wanted.set(register(name).address, value);
-  await apply(wanted);
+export async function applyRConfig(ts: TropicSquare, slot: number, key: Uint8Array, writes: Record<string, number>): Promise<void> {
+  const wanted = new Map<number, number>();
+  for (const r of CONFIG_REGISTERS) wanted.set(r.address, await ts.rConfigRead(r.address));
+  for (const [name, value] of Object.entries(writes)) wanted.set(register(name).address, value >>> 0);
+  await ts.rConfigErase();
+  for (const [addr, v] of wanted) if (v !== 0xffffffff) await ts.rConfigWrite(addr, v);
   await ts.reboot();
   await ts.startSecureSession(slot, key);
-  try {
-    await body();
-  } finally {
-    // the body may have ended the session on the chip (sleep, reboot, tag errors): start afresh
-    await ts.startSecureSession(slot, key);
-    await apply(snapshot);
-    await ts.reboot();
-  }
+}
+
+/**
+ * A deliberate failure midway through a spec, after it changed the chip, when
+ * TROPIC_INJECT_FAILURES=1 (set only by the harness test that proves the restore works on a chip
+ * that is never reset). Never set otherwise.
+ */
+export function failHereWhenInjecting(after: string): void {
+  if (process.env.TROPIC_INJECT_FAILURES === '1') throw new TargetError(`injected failure after ${after} (TROPIC_INJECT_FAILURES=1)`, 'TH_INJECTED_FAILURE');
+}
+
+/** Expect an ArgumentError from the driver naming `argument` (refused before anything is sent). */
+export async function expectArgumentError(p: Promise<unknown>, argument: string): Promise<void> {
+  const e = await rejection(p);
+  expect(e, `expected the driver to refuse argument ${argument}`).toBeInstanceOf(ArgumentError);
+  expect((e as ArgumentError).argument).toBe(argument);
 }
 
 export const bytesOf = (n: number, fill = (i: number) => (i * 7 + 3) & 0xff): Uint8Array => Uint8Array.from({ length: n }, (_, i) => fill(i));

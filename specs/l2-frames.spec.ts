@@ -6,7 +6,7 @@ import { crc16 } from '../harness/protocol/crc16.js';
 import { decodeCertStore, chipPublicKey, parseCertificate } from '../harness/protocol/cert-store.js';
 import { decodeChipId } from '../harness/protocol/chip-id.js';
 import { register } from '../harness/protocol/config-objects.js';
-import { expectStatus, expectL2Error, withRConfig } from './helpers.js';
+import { expectStatus, expectL2Error, applyRConfig, failHereWhenInjecting } from './helpers.js';
 
 const UAPI = 'User API v1.4.0';
 const DS = 'Datasheet vA.11';
@@ -46,9 +46,13 @@ test.describe('L2 frame integrity', () => {
     }
     test(`${name}: REQ_LEN disagreeing with the data sent is rejected`, spec(`${DS} 7.3.3 (L2 Request frame: REQ_LEN)`), async ({ tropic, target }) => {
       const r = await tropic.rawL2(id, payload, { length: payload.length + 1 });
-      if (knownFinding(target, ['tvl-process', 'tvl-container'], 'ts-tvl takes the frame length from the transfer and ignores REQ_LEN')) {
-        expect([L2_STATUS.REQ_OK, L2_STATUS.CRC_ERR, L2_STATUS.GEN_ERR, L2_STATUS.HSK_ERR]).toContain(r.status);
-      } else expectStatus(r, 'CRC_ERR');
+      // Where REQ_LEN is ignored the request runs as a well-formed one: no CRC_ERR, and the status
+      // the same request answers with the right REQ_LEN in the same state.
+      const ignored = await knownFinding(target, 'ts-tvl-ignores-req-len', async () => {
+        expect(r.status, 'REQ_LEN ignored: no CRC_ERR').not.toBe(L2_STATUS.CRC_ERR);
+        expect(r.status, 'answered as the well-formed request').toBe((await tropic.rawL2(id, payload)).status);
+      });
+      if (!ignored) expectStatus(r, 'CRC_ERR');
     });
   }
 
@@ -84,11 +88,9 @@ test.describe('Get_Info_Req', () => {
   });
   test('certificate chain signatures verify (device up to root)', spec(`${DS} 7.4 (certificate chain)`), async ({ tropic, target }) => {
     const store = await tropic.certificateStore();
-    if (store.certificates.length < 2) {
-      knownFinding(target, [target.kind], 'certificate store holds a single certificate; no chain to verify');
-      expect(store.version).toBe(0);
-      return;
-    }
+    // A model may be configured with the device certificate alone; a real chip carries its chain.
+    test.skip(store.certificates.length < 2 && target.kind !== 'rig', `the ${target.kind} target's certificate store holds ${store.certificates.length} certificate(s): no chain to verify`);
+    expect(store.certificates.length, 'a chip carries its certificate chain').toBeGreaterThanOrEqual(2);
     const certs = store.certificates.map(parseCertificate);
     for (let i = 0; i < certs.length - 1; i++) expect(await certs[i].verify({ publicKey: certs[i + 1].publicKey, signatureOnly: true })).toBe(true);
     const root = certs[certs.length - 1];
@@ -156,12 +158,10 @@ test.describe('Sleep_Req and Startup_Req', () => {
     expect(r.status).not.toBe(L2_STATUS.REQ_OK);
   });
   test('Sleep_Req when CFG_SLEEP_MODE disables sleep answers RESP_DISABLED', spec(`${UAPI} 5.2 (CFG_SLEEP_MODE @0x18); ${DS} 7.3.3 Table 11`), async ({ session, harnessConfig, pairingKey, target }) => {
-    await withRConfig(session, harnessConfig.TROPIC_PAIRING_SLOT, pairingKey, { CFG_SLEEP_MODE: 0xfffffffe }, async () => {
-      const r = await session.rawL2(L2_REQ.SLEEP, Uint8Array.of(0x05));
-      if (knownFinding(target, ['tvl-process', 'tvl-container'], `ts-tvl reads CFG_SLEEP_MODE at 0x14, User API 1.4.0 places it at 0x${register('CFG_SLEEP_MODE').address.toString(16)}`)) {
-        expectStatus(r, 'REQ_OK');
-      } else expectStatus(r, 'RESP_DISABLED');
-    });
+    expect(register('CFG_SLEEP_MODE').address).toBe(0x18);
+    await applyRConfig(session, harnessConfig.TROPIC_PAIRING_SLOT, pairingKey, { CFG_SLEEP_MODE: 0xfffffffe });
+    const r = await session.rawL2(L2_REQ.SLEEP, Uint8Array.of(0x05));
+    if (!(await knownFinding(target, 'ts-tvl-cfg-sleep-mode-address', () => expectStatus(r, 'REQ_OK')))) expectStatus(r, 'RESP_DISABLED');
   });
   for (const [mode, name] of [[0x01, 'REBOOT'], [0x03, 'MAINTENANCE_REBOOT']] as const) {
     test(`Startup_Req ${name} answers REQ_OK and ends the session`, spec(`${UAPI} 4.1 Table 13 (STARTUP_ID ${name})`), async ({ session }) => {
@@ -176,10 +176,9 @@ test.describe('Sleep_Req and Startup_Req', () => {
     expect((await tropic.getLog()).length).toBeLessThanOrEqual(252);
   });
   test('Get_Log_Req with FW logging disabled in CFG_DEBUG answers RESP_DISABLED', spec(`${UAPI} 4.1 Table 14 (CFG_DEBUG[FW_LOG_EN])`), async ({ session, harnessConfig, pairingKey, target }) => {
-    await withRConfig(session, harnessConfig.TROPIC_PAIRING_SLOT, pairingKey, { CFG_DEBUG: 0xfffffffe }, async () => {
-      const r = await session.rawL2(L2_REQ.GET_LOG);
-      if (knownFinding(target, ['tvl-process', 'tvl-container'], 'ts-tvl answers Get_Log_Req with REQ_OK whatever CFG_DEBUG says')) expectStatus(r, 'REQ_OK');
-      else expectStatus(r, 'RESP_DISABLED');
-    });
+    await applyRConfig(session, harnessConfig.TROPIC_PAIRING_SLOT, pairingKey, { CFG_DEBUG: 0xfffffffe });
+    failHereWhenInjecting('R-config disabling FW logging was made effective');
+    const r = await session.rawL2(L2_REQ.GET_LOG);
+    if (!(await knownFinding(target, 'ts-tvl-get-log-when-disabled', () => expectStatus(r, 'REQ_OK')))) expectStatus(r, 'RESP_DISABLED');
   });
 });

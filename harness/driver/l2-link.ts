@@ -60,15 +60,25 @@ export class L2Link {
 
   /** Poll for the next L2 response frame; returns it whatever its STATUS (except NO_RESP). */
   async receive(): Promise<L2Response> {
-    const deadline = performance.now() + this.poll.responseTimeoutMs;
-    for (let i = 0; i < this.poll.maxPolls; i++) {
-      if (performance.now() > deadline) break;
-      if (i > 0 && this.poll.pollDelayMs > 0) await this.transport.wait(this.poll.pollDelayMs);
+    const started = performance.now();
+    const deadline = started + this.poll.responseTimeoutMs;
+    let polls = 0;
+    let notReady = 0;
+    let noResp = 0;
+    while (polls < this.poll.maxPolls && performance.now() <= deadline) {
+      if (polls > 0 && this.poll.pollDelayMs > 0) await this.transport.wait(this.poll.pollDelayMs);
+      polls++;
       if (this.poll.readMode === 'single') {
         const req = new Uint8Array(MAX_READ);
         req[0] = L2_REQ.GET_RESPONSE;
         const back = await this.window(req);
-        if (!this.chipReady(back[0]) || back[1] === L2_STATUS.NO_RESP) {
+        if (!this.chipReady(back[0])) {
+          notReady++;
+          this.busyPolls++;
+          continue;
+        }
+        if (back[1] === L2_STATUS.NO_RESP) {
+          noResp++;
           this.busyPolls++;
           continue;
         }
@@ -77,11 +87,13 @@ export class L2Link {
       await this.transport.csnLow();
       try {
         if (!this.chipReady((await this.transport.transfer(Uint8Array.of(L2_REQ.GET_RESPONSE)))[0])) {
+          notReady++;
           this.busyPolls++;
           continue;
         }
         const head = await this.transport.read(2);
         if (head[0] === L2_STATUS.NO_RESP) {
+          noResp++;
           this.busyPolls++;
           continue;
         }
@@ -91,7 +103,14 @@ export class L2Link {
         await this.transport.csnHigh();
       }
     }
-    throw new TimeoutError('l1', `no L2 response after ${this.poll.maxPolls} polls / ${this.poll.responseTimeoutMs} ms (last CHIP_STATUS ${describeChipStatus(this.lastChipStatus)})`, this.poll.responseTimeoutMs);
+    const elapsed = performance.now() - started;
+    // Name the bound that ended the polling, with what was actually done, not the configured limits alone.
+    const bound = polls >= this.poll.maxPolls ? `the poll limit (maxPolls ${this.poll.maxPolls}) was reached` : `the time budget (responseTimeoutMs ${this.poll.responseTimeoutMs}) ran out`;
+    throw new TimeoutError(
+      'l1',
+      `no L2 response: ${bound} after ${polls} Get_Response poll${polls === 1 ? '' : 's'} in ${elapsed.toFixed(0)} ms (${notReady} answered CHIP_STATUS not ready, ${noResp} answered NO_RESP; poll delay ${this.poll.pollDelayMs} ms); last CHIP_STATUS ${describeChipStatus(this.lastChipStatus)}`,
+      this.poll.responseTimeoutMs,
+    );
   }
 
   /** Record CHIP_STATUS; ALARM is fatal, otherwise returns READY. */

@@ -6,7 +6,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { concat } from '../bytes.js';
-import { L2StatusError, L3ResultError, ProtocolError, SessionError } from '../errors.js';
+import { L2StatusError, L3ResultError, ProtocolError, SessionError, TargetError } from '../errors.js';
 import { CERT_BLOCK_SIZE, CERT_BLOCKS, GET_INFO_OBJECT, L2_MAX_DATA, L2_REQ, L2_STATUS, SLEEP_KIND, STARTUP_ID, requestName, statusName, type L2Response, type RawFrameOptions } from '../protocol/l2.js';
 import { L3_RESULT, LIMITS, commandName, decode, encode, checkInt, checkBytes, resultName, type CurveName, type EccKeyInfo } from '../protocol/l3.js';
 import { SessionCipher, TAG_LEN, deriveSession, frameL3, x25519Public, x25519Shared } from '../protocol/session.js';
@@ -14,6 +14,7 @@ import { certStoreLength, chipPublicKey, decodeCertStore, type CertStore } from 
 import { decodeChipId, decodeFwVersion, type ChipId, type FwVersion } from '../protocol/chip-id.js';
 import { REGISTER_BY_ADDRESS, decodeRegister } from '../protocol/config-objects.js';
 import { L2Link, type PollOptions } from './l2-link.js';
+import { classifyL3, classifyStartup, type Operation, type OperationRecord } from './operations.js';
 import type { L1Transport } from '../transport/l1-transport.js';
 
 export type RandomSource = (n: number) => Uint8Array;
@@ -40,8 +41,27 @@ export interface TropicSquareOptions extends PollOptions {
   chunkSize?: number;
   /** Override the User Data slot size instead of deriving it from the RISC-V FW version. */
   userDataSlotSize?: number;
-  /** Called before operations that are irreversible on a real chip; throws to refuse them. */
-  guard?: (operation: string) => void;
+  /**
+   * May this operation run? `true`, or the reason it may not (e.g. "on rig X without
+   * TROPIC_ALLOW_IRREVERSIBLE=1"). Asked for every irreversible operation, after its arguments were
+   * validated; unset: everything runs.
+   */
+  policy?: (op: Operation) => true | string;
+  /** Told about every reversible change before and after it is sent, so it can be undone. */
+  restore?: RestoreHook;
+  /** Where the driver records what it did; share one array between the drivers of one test. */
+  journal?: OperationRecord[];
+}
+
+/**
+ * Undo bookkeeping for reversible changes (fixtures/restore.ts). `before` (reversible changes only)
+ * may read the chip through `driver` (e.g. the slot about to be erased) and may say the change
+ * cannot be undone after all; `after` (every state-changing operation, irreversible ones included)
+ * learns whether the chip executed it (`outcome`: result name, or `no answer`).
+ */
+export interface RestoreHook {
+  before(op: Operation, driver: TropicSquare): Promise<{ irreversible?: string } | void>;
+  after(op: Operation, outcome: string): void;
 }
 
 export interface L3Reply {
@@ -64,6 +84,10 @@ export class TropicSquare {
   private certStoreCache?: CertStore;
   private chipPubCache?: Uint8Array;
   private slotSizeCache?: number;
+  /** What this driver sent (or refused), in order: L3 commands and Startup_Req. */
+  readonly operations: OperationRecord[];
+  /** Set while the driver seals a command it already classified (see `watchHandSealing`). */
+  private sealingAdmitted = false;
 
   constructor(readonly transport: L1Transport, private readonly opts: TropicSquareOptions = {}) {
     this.link = new L2Link(transport, opts);
@@ -71,6 +95,53 @@ export class TropicSquare {
     this.stepHook = opts.step;
     this.chunkSize = checkInt('chunkSize', opts.chunkSize ?? L2_MAX_DATA, 1, L2_MAX_DATA);
     if (opts.userDataSlotSize !== undefined) this.slotSizeCache = opts.userDataSlotSize;
+    this.operations = opts.journal ?? [];
+  }
+
+  /**
+   * The policy and restore bookkeeping for one operation about to be sent: recorded, refused when
+   * irreversible and the policy says no, otherwise announced to the restore hook. Returns the record
+   * (its outcome is filled in by `settle`).
+   */
+  private async admit(op: Operation): Promise<OperationRecord> {
+    if (op.effect === 'reversible-with-restore' && this.opts.restore) {
+      const verdict = await this.opts.restore.before(op, this);
+      if (verdict?.irreversible) op = { ...op, effect: 'irreversible', why: verdict.irreversible };
+    }
+    const record: OperationRecord = { ...op, outcome: 'no answer' };
+    this.operations.push(record);
+    if (op.effect === 'irreversible') this.refuseIfNotAllowed(record);
+    return record;
+  }
+
+  private refuseIfNotAllowed(record: OperationRecord): void {
+    const verdict = this.opts.policy?.(record) ?? true;
+    if (verdict === true) return;
+    record.outcome = 'refused';
+    throw new TargetError(`${record.name}(${record.args}) is irreversible (${record.why}); refused ${verdict}`, 'TH_IRREVERSIBLE_REFUSED');
+  }
+
+  private settle(record: OperationRecord, outcome: string): void {
+    record.outcome = outcome;
+    if (record.effect !== 'read-only') this.opts.restore?.after(record, outcome);
+  }
+
+  /**
+   * Commands sealed by hand with this session's cipher (edge-case specs build packets themselves)
+   * are classified when sealed: recorded and, when irreversible and not allowed, refused. No restore
+   * bookkeeping is possible there (sealing is synchronous): a reversible change sealed by hand is
+   * recorded as such and its spec restores it itself.
+   */
+  private watchHandSealing(cipher: SessionCipher): void {
+    const seal = cipher.sealCommand.bind(cipher);
+    cipher.sealCommand = (plain: Uint8Array): Uint8Array => {
+      if (!this.sealingAdmitted) {
+        const record: OperationRecord = { ...classifyL3(plain, { sessionSlot: this.sessionSlot }), outcome: 'sent (result not seen by the driver)', handSealed: true };
+        this.operations.push(record);
+        if (record.effect === 'irreversible') this.refuseIfNotAllowed(record);
+      }
+      return seal(plain);
+    };
   }
 
   private step<T>(name: string, args: Record<string, unknown>, run: () => Promise<T>): Promise<T> {
@@ -188,10 +259,11 @@ export class TropicSquare {
         ehEt: x25519Shared(ehPriv, etPub), shEt: x25519Shared(pairingPrivateKey, etPub), ehSt: x25519Shared(ehPriv, stPub),
       });
       if (!timingSafeEqual(keys.tAuth, rsp.slice(32, 48))) {
-        throw new SessionError('handshake authentication tag mismatch: wrong pairing key for this slot or wrong chip public key', 'TH_HANDSHAKE_AUTH');
+        throw new SessionError(`handshake on pairing slot ${slot}: the chip's authentication tag differs from the one derived here (the pairing key is not the one written in slot ${slot}, or the chip's static key is not its certificate's); no session`, 'TH_HANDSHAKE_AUTH');
       }
       this.cipher = new SessionCipher(keys);
       this.sessionSlot = slot;
+      this.watchHandSealing(this.cipher);
     });
   }
 
@@ -209,8 +281,16 @@ export class TropicSquare {
   }
   /** Startup_Req: REBOOT (1) or MAINTENANCE_REBOOT (3). Ends the session. */
   async reboot(mode: number = STARTUP_ID.REBOOT): Promise<void> {
+    checkInt('mode', mode, 0, 255);
     return this.step('reboot', { mode }, async () => {
-      await this.l2(L2_REQ.STARTUP, Uint8Array.of(checkInt('mode', mode, 0, 255)));
+      const record = await this.admit(classifyStartup(mode));
+      try {
+        await this.l2(L2_REQ.STARTUP, Uint8Array.of(mode));
+        this.settle(record, 'REQ_OK');
+      } catch (e) {
+        this.settle(record, e instanceof L2StatusError ? e.statusName : 'no answer');
+        throw e;
+      }
       this.dropSession();
       this.slotSizeCache = this.opts.userDataSlotSize;
     });
@@ -255,20 +335,48 @@ export class TropicSquare {
     return concat(...parts);
   }
 
-  /** Send arbitrary plaintext (CMD_ID||DATA) through the session; returns RESULT and data unchecked. */
+  /**
+   * Send arbitrary plaintext (CMD_ID||DATA) through the session; returns RESULT and data unchecked.
+   * Every L3 command goes through here: it is classified (operations.ts), checked against the
+   * policy, announced to the restore hook, recorded, and its outcome noted.
+   */
   async l3Raw(plaintext: Uint8Array): Promise<L3Reply> {
+    if (!this.cipher) throw new SessionError('no secure session: call startSecureSession() first', 'TH_NO_SESSION');
+    // Admission may read the chip (restore bookkeeping) through this same session, so it comes
+    // before this command takes its nonce.
+    const record = await this.admit(classifyL3(plaintext, { sessionSlot: this.sessionSlot }));
+    let reply: L3Reply;
+    try {
+      reply = await this.l3Exchange(plaintext);
+    } catch (e) {
+      this.settle(record, 'no answer');
+      throw e;
+    }
+    this.settle(record, resultName(reply.result));
+    return reply;
+  }
+
+  private async l3Exchange(plaintext: Uint8Array): Promise<L3Reply> {
     const cipher = this.cipher;
-    if (!cipher) throw new SessionError('no secure session: call startSecureSession() first', 'TH_NO_SESSION');
-    await this.sendL3Packet(frameL3(cipher.sealCommand(plaintext)));
+    if (!cipher) throw new SessionError('no secure session: the session ended while the command was admitted', 'TH_NO_SESSION');
+    this.sealingAdmitted = true;
+    let sealed: Uint8Array;
+    try {
+      sealed = cipher.sealCommand(plaintext);
+    } finally {
+      this.sealingAdmitted = false;
+    }
+    await this.sendL3Packet(frameL3(sealed));
     const packet = await this.receiveL3Packet();
     const size = packet[0] | (packet[1] << 8);
     if (packet.length !== size + 2 + TAG_LEN) {
-      throw new ProtocolError('l3', `L3 result packet is ${packet.length} bytes but RES_SIZE=${size} needs ${size + 2 + TAG_LEN}`, 'TH_L3_SIZE', { frame: packet });
+      throw new ProtocolError('l3', `L3 result packet of ${commandName(plaintext[0])} is ${packet.length} bytes but its RES_SIZE=${size} needs ${size + 2 + TAG_LEN}`, 'TH_L3_SIZE', { frame: packet });
     }
+    const resNonce = cipher.resNonce;
     const plain = cipher.openResult(packet.subarray(2));
     if (!plain) {
       this.dropSession();
-      throw new SessionError('L3 result failed authentication (AES-GCM tag)', 'TH_RESULT_TAG', { frame: packet });
+      throw new SessionError(`L3 result of ${commandName(plaintext[0])} failed authentication (AES-GCM tag) with result nonce ${resNonce}: not sealed with this session's keys and nonce; host session dropped`, 'TH_RESULT_TAG', { frame: packet });
     }
     return { result: plain[0], data: plain.slice(1) };
   }
@@ -328,14 +436,12 @@ export class TropicSquare {
     return this.command('memDataErase', { slot }, encode.rMemDataErase(slot), () => undefined);
   }
   async pairingKeyWrite(slot: number, publicKey: Uint8Array): Promise<void> {
-    this.opts.guard?.('pairingKeyWrite');
     return this.command('pairingKeyWrite', { slot }, encode.pairingKeyWrite(slot, publicKey), () => undefined);
   }
   async pairingKeyRead(slot: number): Promise<Uint8Array> {
     return this.command('pairingKeyRead', { slot }, encode.pairingKeyRead(slot), decode.pairingKeyRead);
   }
   async pairingKeyInvalidate(slot: number): Promise<void> {
-    this.opts.guard?.('pairingKeyInvalidate');
     return this.command('pairingKeyInvalidate', { slot }, encode.pairingKeyInvalidate(slot), () => undefined);
   }
   async rConfigWrite(address: number, value: number): Promise<void> {
@@ -348,7 +454,6 @@ export class TropicSquare {
     return this.command('rConfigErase', {}, encode.rConfigErase(), () => undefined);
   }
   async iConfigWrite(address: number, bit: number): Promise<void> {
-    this.opts.guard?.('iConfigWrite');
     checkInt('bit', bit, 0, 31);
     return this.command('iConfigWrite', { address: hexAddr(address), bit }, encode.iConfigWrite(address, bit), () => undefined);
   }

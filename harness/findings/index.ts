@@ -1,0 +1,2 @@
+/** The known-findings registry, shared by specs, replay and exploration. */
+export * from './registry.js';
