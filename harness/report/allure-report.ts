@@ -16,6 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { HarnessError } from '../errors.js';
 import { WORKSPACE_ROOT, dependencyFile } from '../paths.js';
 import { TARGET_KINDS } from '../config/env.js';
+import { allureResolutions } from '../findings/index.js';
 
 export class ReportError extends HarnessError {
   constructor(message: string) {
@@ -82,7 +83,7 @@ export const REPORT_CATEGORIES = [
 ] as const;
 
 /** The Allure 3 configuration module for one report (functions and regexes: it is JavaScript). */
-export function allureConfigModule(o: { output: string; history: string; singleFile: boolean; knownIssues?: string }): string {
+export function allureConfigModule(o: { output: string; history: string; singleFile: boolean; knownIssues: string; findingsUrl: string }): string {
   const categories = REPORT_CATEGORIES.map((c) => {
     const m = c.matchers;
     return `    { name: ${JSON.stringify(c.name)}, matchers: { statuses: ${JSON.stringify(m.statuses)}, message: ${m.message.toString()} }${'groupByMessage' in c ? ', groupByMessage: true' : ''} },`;
@@ -94,7 +95,10 @@ export default {
   output: ${JSON.stringify(o.output)},
   historyPath: ${JSON.stringify(o.history)},
   appendHistory: true,
-${o.knownIssues ? `  resolutions: { knownIssuesPath: ${JSON.stringify(o.knownIssues)} },\n` : ''}  categories: [
+  // The known-findings registry (harness/findings) as Allure resolutions: a finding named in a
+  // result's message is shown as a known issue; Allure keeps its own record in knownIssuesPath.
+  resolutions: ${JSON.stringify({ knownIssuesPath: o.knownIssues, ...allureResolutions(o.findingsUrl) })},
+  categories: [
 ${categories}
   ],
   environments: {
@@ -105,6 +109,8 @@ ${environments}
 `;
 }
 
+export const DEFAULT_FINDINGS_URL = 'https://github.com/tropicsquare/ts-tvl/issues?q=%s';
+
 export interface ReportBuild {
   index: string;
   inputs: ResultsInput[];
@@ -112,20 +118,23 @@ export interface ReportBuild {
 }
 
 /** Build the report; returns the path of the index.html it wrote. */
-export function buildAllureReport(o: { results: string[]; output: string; history: string; singleFile?: boolean; knownIssues?: string }): ReportBuild {
+export function buildAllureReport(o: { results: string[]; output: string; history: string; singleFile?: boolean; knownIssues?: string; findingsUrl?: string }): ReportBuild {
   const inputs = resolveResultsInputs(o.results);
   const tests = inputs.reduce((n, i) => n + i.tests, 0);
   const output = path.resolve(WORKSPACE_ROOT, o.output);
   const history = path.resolve(WORKSPACE_ROOT, o.history);
-  const knownIssues = o.knownIssues ? path.resolve(WORKSPACE_ROOT, o.knownIssues) : undefined;
-  if (knownIssues && !existsSync(knownIssues)) throw new ReportError(`--known-issues ${knownIssues}: no such file`);
+  const knownIssues = path.resolve(WORKSPACE_ROOT, o.knownIssues ?? path.join(path.dirname(o.history), 'known-issues.json'));
+  // Allure links known issues over HTTP(S) only; the findings so far are all reference-model
+  // divergences, so by default a finding links to a search of ts-tvl's issues for its id.
+  const findingsUrl = o.findingsUrl ?? DEFAULT_FINDINGS_URL;
+  if (!/^https?:\/\/\S*%s/.test(findingsUrl)) throw new ReportError(`--findings-url ${JSON.stringify(findingsUrl)} must be an http(s) URL template containing %s (the finding id)`);
   // Empty the output first: Allure 3 writes into <output>/awesome/ when the folder is not empty.
   rmSync(output, { recursive: true, force: true });
   mkdirSync(path.dirname(history), { recursive: true });
   // The configuration sits beside the report it describes, so concurrent reports never share one.
   const cfgFile = `${output}.allurerc.mjs`;
   mkdirSync(path.dirname(cfgFile), { recursive: true });
-  writeFileSync(cfgFile, allureConfigModule({ output, history, singleFile: !!o.singleFile, knownIssues }));
+  writeFileSync(cfgFile, allureConfigModule({ output, history, singleFile: !!o.singleFile, knownIssues, findingsUrl }));
   // The allure CLI wherever npm put it (this project's node_modules, or a consumer's, hoisted).
   const bin = dependencyFile('allure', 'cli.js');
   const r = spawnSync(process.execPath, [bin, 'generate', ...inputs.map((i) => i.dir), '--config', cfgFile], { cwd: WORKSPACE_ROOT, encoding: 'utf8' });
