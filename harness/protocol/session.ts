@@ -76,10 +76,30 @@ export function aesGcmDecrypt(key: AesKey, iv: Uint8Array, sealed: Uint8Array, a
 
 /** PKCS#8 DER header of an X25519 private key (RFC 8410); the 32 raw key bytes follow it. */
 const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+/** The X25519 base point u=9, as a JWK `x` placeholder (see below). */
+const BASE_POINT_X = Buffer.from([9, ...new Array<number>(31).fill(0)]).toString('base64url');
 
+/**
+ * An X25519 private key object. Importing through JWK is about 13x cheaper than through PKCS#8 DER
+ * on Node 20 (OpenSSL 3's decoders dominate a handshake otherwise); a JWK needs `x`, which node
+ * recomputes from `d`, so the base point stands in for it. Static keys (the pairing key, the chip's
+ * key) are imported once: a small cache keyed by the key bytes.
+ */
+const privateKeyCache = new Map<string, KeyObject>();
 function x25519PrivateKey(priv: Uint8Array): KeyObject {
   if (priv.length !== 32) throw new ArgumentError('privateKey', `an X25519 private key is 32 bytes, got ${priv.length}`);
-  return createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, priv]), format: 'der', type: 'pkcs8' });
+  const d = Buffer.from(priv.buffer, priv.byteOffset, priv.length).toString('base64url');
+  const cached = privateKeyCache.get(d);
+  if (cached) return cached;
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d, x: BASE_POINT_X }, format: 'jwk' });
+  } catch {
+    key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, priv]), format: 'der', type: 'pkcs8' });
+  }
+  if (privateKeyCache.size >= 16) privateKeyCache.delete(privateKeyCache.keys().next().value!);
+  privateKeyCache.set(d, key);
+  return key;
 }
 
 function x25519PublicKey(pub: Uint8Array): KeyObject {
