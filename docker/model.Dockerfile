@@ -7,4 +7,6 @@ FROM ${BASE_IMAGE}
 WORKDIR /app
 COPY . .
 EXPOSE 28992
-ENTRYPOINT ["node", "dist/harness/cli/main.js", "model", "serve"]
+# The model server entry alone (ts-tvl's `model_server tcp` command line): it loads only the model,
+# not the CLI's rig, report and exploration commands and their packages.
+ENTRYPOINT ["node", "dist/harness/cli/model-server.js", "tcp"]

@@ -1,4 +1,4 @@
-/** `tropic-harness config`: the resolved configuration, or a documented .env.example. */
+/** `tropic-harness config`: the resolved configuration (exit 1 with every problem when invalid), or a documented .env.example. */
 import type { Command } from 'commander';
 import { resolveConfig, redactedConfig, envExample } from '../config/env.js';
 
@@ -11,7 +11,11 @@ export function registerConfigCommands(program: Command): void {
       if (o.example) return void process.stdout.write(envExample());
       const cfg = redactedConfig(resolveConfig());
       const w = Math.max(...Object.keys(cfg).map((k) => k.length));
-      for (const [k, v] of Object.entries(cfg)) process.stdout.write(`${k.padEnd(w)}  ${v}\n`);
+      // A reader that stops early (`| head`) is not an error.
+      process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EPIPE') throw e;
+      });
+      process.stdout.write(Object.entries(cfg).map(([k, v]) => `${k.padEnd(w)}  ${v}\n`).join(''));
     });
 
 }

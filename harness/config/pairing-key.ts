@@ -3,13 +3,15 @@ import { readFileSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
 import { fromHex } from '../bytes.js';
 import { ConfigError } from '../errors.js';
-import { DEFAULT_PAIRING_KEY } from '../paths.js';
+import path from 'node:path';
+import { DEFAULT_PAIRING_KEY, WORKSPACE_ROOT } from '../paths.js';
 import type { HarnessConfig } from './env.js';
 
 export function loadPairingKey(cfg: Pick<HarnessConfig, 'TROPIC_PAIRING_KEY'>): Uint8Array {
   const v = cfg.TROPIC_PAIRING_KEY;
   if (v && /^[0-9a-fA-F]{64}$/.test(v)) return fromHex(v);
-  const file = v ?? DEFAULT_PAIRING_KEY;
+  // A relative path is the user's project's, wherever the process was started.
+  const file = v ? path.resolve(WORKSPACE_ROOT, v) : DEFAULT_PAIRING_KEY;
   let jwk: { d?: string; crv?: string };
   try {
     const data = readFileSync(file);

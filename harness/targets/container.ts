@@ -17,10 +17,12 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { TargetError } from '../errors.js';
 import type { HarnessConfig } from '../config/env.js';
-import { PROJECT_ROOT, DEFAULT_MODEL_CONFIG } from '../paths.js';
+import { PROJECT_ROOT, WORKSPACE_ROOT, DEFAULT_MODEL_CONFIG } from '../paths.js';
 import { waitForAnsweredFrame } from './wait-ready.js';
 import { ANSI_COLOURS, LogBuffer, type TargetHandle } from './target.js';
-import { useDockerEngine } from './docker-engine.js';
+import { dockerEngine, dockerodeOptions, exportForTestcontainers } from './docker-engine.js';
+import { harnessModel, wheelVersion } from './implementation.js';
+import type { TargetImplementation } from './target.js';
 import { assembleModelContext } from './image-context.js';
 import Docker from 'dockerode';
 
@@ -32,7 +34,7 @@ export type ContainerKind = 'tvl-container' | 'model-container';
 type Testcontainers = typeof import('testcontainers');
 
 async function testcontainers(cfg: HarnessConfig): Promise<Testcontainers> {
-  useDockerEngine(cfg);
+  exportForTestcontainers(dockerEngine(cfg));
   try {
     return await import('testcontainers');
   } catch (cause) {
@@ -56,7 +58,7 @@ export function imageName(cfg: HarnessConfig): string {
 
 /** A friendly error when no engine answers: say which engine was tried and how to get one. */
 function noEngine(cfg: HarnessConfig, cause: unknown): TargetError {
-  const choice = useDockerEngine(cfg);
+  const choice = dockerEngine(cfg);
   return new TargetError(
     `no Docker engine answers (${choice.source}${choice.dockerHost ? ` ${choice.dockerHost}` : ''}): start one with \`bash .ci/docker-engine start\`, or set DOCKER_HOST`,
     'TH_NO_DOCKER_ENGINE',
@@ -70,8 +72,7 @@ function noEngine(cfg: HarnessConfig, cause: unknown): TargetError {
  * starts the containers.
  */
 async function dockerApi(cfg: HarnessConfig): Promise<Docker> {
-  useDockerEngine(cfg);
-  const docker = new Docker();
+  const docker = new Docker(dockerodeOptions(dockerEngine(cfg)));
   try {
     await docker.ping();
   } catch (cause) {
@@ -173,7 +174,7 @@ function modelContext() {
 
 function tvlContext(cfg: HarnessConfig) {
   if (!cfg.TVL_WHEEL) throw new TargetError('tvl-container needs TVL_IMAGE (a ready image) or TVL_WHEEL (a ts-tvl wheel or source directory to build one)', 'TH_TVL_SOURCE');
-  const src = path.resolve(PROJECT_ROOT, cfg.TVL_WHEEL);
+  const src = path.resolve(WORKSPACE_ROOT, cfg.TVL_WHEEL);
   if (!existsSync(src)) throw new TargetError(`TVL_WHEEL=${cfg.TVL_WHEEL}: no such file or directory (expected a .whl or a ts-tvl source checkout)`, 'TH_TVL_SOURCE');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tropic-tvl-image-'));
   const isWheel = statSync(src).isFile();
@@ -201,7 +202,7 @@ export async function startContainerTarget(cfg: HarnessConfig, slot: number): Pr
   const docker = await dockerApi(cfg);
   const tc = await testcontainers(cfg);
   const image = imageName(cfg);
-  const configFile = path.resolve(cfg.TROPIC_MODEL_CONFIG ?? DEFAULT_MODEL_CONFIG);
+  const configFile = (cfg.target.kind === kind && cfg.target.modelConfig) || DEFAULT_MODEL_CONFIG;
   let imageId: string;
   try {
     imageId = (await docker.getImage(image).inspect()).Id;
@@ -233,18 +234,51 @@ export async function startContainerTarget(cfg: HarnessConfig, slot: number): Pr
     stream.destroy();
     throw new TargetError(`${kind} ${container.getId().slice(0, 12)} (${image}) never answered a frame; its log:\n${logs.drain()}`, 'TH_TARGET_START_TIMEOUT', { cause: e });
   }
+  const id = container.getId();
   return {
     kind,
-    name: `${kind} ${image} ${container.getId().slice(0, 12)} @${host}:${port} (slot ${slot})`,
+    name: `${kind} ${image} ${id.slice(0, 12)} @${host}:${port} (slot ${slot})`,
     host,
     port,
     resetMode: 'reset-target',
+    implementation: await containerImplementation(cfg, docker, image),
     drainLogs: () => logs.drain(),
+    health: async () => {
+      const state = await docker
+        .getContainer(id)
+        .inspect()
+        .then(
+          (c) => (c.State.Running ? undefined : `container ${id.slice(0, 12)} is ${c.State.Status} (exit code ${c.State.ExitCode})`),
+          () => `container ${id.slice(0, 12)} is gone`,
+        );
+      return state;
+    },
     // The container belongs to the worker slot, not the worker: the teardown project removes it.
     stop: async () => {
       stream.destroy();
     },
   };
+}
+
+/**
+ * What a container runs: this project's model, or ts-tvl with the version TVL_VERSION declares,
+ * the wheel's file name carries, or the image's `org.opencontainers.image.version` label says;
+ * otherwise the target fixture's behaviour probe decides.
+ */
+async function containerImplementation(cfg: HarnessConfig, docker: Docker, image: string): Promise<TargetImplementation> {
+  if (cfg.target.kind !== 'tvl-container') return harnessModel('model-container image');
+  if (cfg.target.declaredVersion) return { name: 'ts-tvl', version: cfg.target.declaredVersion, source: 'TVL_VERSION' };
+  const fromWheel = !cfg.target.image && cfg.target.wheel ? wheelVersion(cfg.target.wheel) : undefined;
+  if (fromWheel) return { name: 'ts-tvl', version: fromWheel, source: `wheel ${path.basename(cfg.target.wheel!)}` };
+  const label = await docker
+    .getImage(image)
+    .inspect()
+    .then(
+      (i) => i.Config?.Labels?.['org.opencontainers.image.version'],
+      () => undefined,
+    );
+  if (label) return { name: 'ts-tvl', version: label, source: `image ${image} label org.opencontainers.image.version` };
+  return { name: 'ts-tvl', source: 'version unknown (set TVL_VERSION)' };
 }
 
 /** Labelled containers (all, of one kind, or of one slot), in any state: a crashed run may leave exited ones. */

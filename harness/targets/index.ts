@@ -1,5 +1,4 @@
 import type { HarnessConfig } from '../config/env.js';
-import { TargetError } from '../errors.js';
 import { startEmbedded } from './embedded.js';
 import { startTvlProcess } from './tvl-process.js';
 import { connectRig } from './rig.js';
@@ -10,17 +9,16 @@ export type { TargetHandle } from './target.js';
 
 /** Start (or attach to) the configured target for one worker slot. */
 export async function startTarget(cfg: HarnessConfig, slot: number): Promise<TargetHandle> {
-  switch (cfg.TROPIC_TARGET) {
+  const t = cfg.target;
+  switch (t.kind) {
     case 'embedded':
-      return startEmbedded(cfg.TROPIC_MODEL_CONFIG);
+      return startEmbedded(t.modelConfig);
     case 'tvl-process':
-      return startTvlProcess({ command: cfg.TVL_COMMAND!, port: cfg.TVL_PORT_BASE + 1 + slot, configFile: cfg.TROPIC_MODEL_CONFIG, startupTimeoutMs: cfg.TVL_STARTUP_TIMEOUT_MS });
+      return startTvlProcess({ command: t.command, argv: t.argv, env: t.env, port: t.portBase + 1 + slot, configFile: t.modelConfig, startupTimeoutMs: t.startupTimeoutMs, declaredVersion: t.declaredVersion });
     case 'rig':
-      return connectRig(cfg.TROPIC_RIG!, cfg.TROPIC_RIG_NAME);
+      return connectRig(t, cfg.transportOptions);
     case 'tvl-container':
     case 'model-container':
       return startContainerTarget(cfg, slot);
-    default:
-      throw new TargetError(`unknown target kind ${String(cfg.TROPIC_TARGET)}`);
   }
 }

@@ -1,5 +1,6 @@
 /** A target: something that speaks libtropic's tagged TCP protocol for one worker slot. */
 import type { TargetKind } from '../config/env.js';
+import type { ModelFaults } from '../model/faults.js';
 
 /**
  * What answers on a target, for known findings and reports: the implementation and its version,
@@ -24,8 +25,21 @@ export interface TargetHandle {
    */
   resetMode: 'memory' | 'reset-target' | 'none';
   resetChip?(): void;
+  /** Replace the current chip's random source (embedded model: seeded, repeatable runs). */
+  seedRandom?(random: (n: number) => Uint8Array): void;
+  /** Fault injection inside the model, where the model runs in this process (embedded). */
+  faults?: ModelFaults;
+  /** The server's process (group) when the target is a local process. */
+  pid?: number;
   /** Log lines produced since the last call (model and server logs). */
   drainLogs(): string;
+  /** The last lines of the target's log, whether drained or not (for a lost target's error). */
+  lastLogLines?(): string;
+  /**
+   * Is the target still there? Undefined when it is; otherwise why not (process gone, container
+   * stopped, port refusing). Asked after a failed test, so a lost target stops the run once.
+   */
+  health?(): Promise<string | undefined>;
   stop(): Promise<void>;
 }
 

@@ -10,6 +10,7 @@ import { test, expect } from '@playwright/test';
 import { resolveConfig } from '../config/env.js';
 import { CONTAINER_LABEL, SLOT_LABEL, imageName, listContainers, prepareContainerImage, removeContainers, startContainerTarget } from '../targets/container.js';
 import { runtimeClosure, MODEL_RUNTIME_PACKAGES } from '../targets/image-context.js';
+import { dockerEngine, dockerodeOptions } from '../targets/docker-engine.js';
 import { TcpTransport } from '../transport/tcp-transport.js';
 import { TropicSquare } from '../driver/tropic-square.js';
 import { PROJECT_ROOT } from '../paths.js';
@@ -62,7 +63,7 @@ test('a slot starts its container once; a later worker of the slot reuses it, ch
 
 test('a labelled container left by a crashed run is found and removed, running or not', async () => {
   await prepareContainerImage(cfg);
-  const docker = new Docker();
+  const docker = new Docker(dockerodeOptions(dockerEngine(cfg)));
   const leftover = await docker.createContainer({ Image: imageName(cfg), Labels: { [CONTAINER_LABEL]: 'model-container', [SLOT_LABEL]: '91' } });
   const running = await docker.createContainer({ Image: imageName(cfg), Labels: { [CONTAINER_LABEL]: 'model-container', [SLOT_LABEL]: '91' } });
   await running.start();
@@ -73,13 +74,10 @@ test('a labelled container left by a crashed run is found and removed, running o
   await expect(running.inspect()).rejects.toThrow(/no such container/i);
 });
 
-test('without an engine the error names the engine tried and how to get one', async () => {
+test('without an engine the error names the engine tried and how to get one, and the environment is left alone', async () => {
   const bad = resolveConfig({ ...process.env, TROPIC_TARGET: 'model-container', DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
-  const saved = process.env.DOCKER_HOST;
-  try {
-    await expect(listContainers(bad)).rejects.toMatchObject({ code: 'TH_NO_DOCKER_ENGINE', message: expect.stringMatching(/DOCKER_HOST unix:\/\/\/nonexistent\/docker\.sock.*\.ci\/docker-engine start/) });
-  } finally {
-    if (saved === undefined) delete process.env.DOCKER_HOST;
-    else process.env.DOCKER_HOST = saved;
-  }
+  const before = process.env.DOCKER_HOST;
+  await expect(listContainers(bad)).rejects.toMatchObject({ code: 'TH_NO_DOCKER_ENGINE', message: expect.stringMatching(/DOCKER_HOST unix:\/\/\/nonexistent\/docker\.sock.*\.ci\/docker-engine start/) });
+  // The engine is passed to dockerode as options, not through process.env.
+  expect(process.env.DOCKER_HOST).toBe(before);
 });
