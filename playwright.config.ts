@@ -5,7 +5,8 @@
  *   and are left out, with one line saying so, on a machine without them;
  * - `specs`: the TROPIC01 spec suite against TROPIC_TARGET (default: embedded);
  * - `model-container`: the same suite against this project's model in a container (testcontainers),
- *   only when a Docker engine is configured or TROPIC_CONTAINER_SPECS=1 (CI sets it).
+ *   only when a Docker engine is configured or TROPIC_CONTAINER_SPECS=1 (CI sets it);
+ * - `explore`: differential exploration against the target, the embedded model as the oracle.
  * Reporters (Allure, JUnit, HTML), the per-run global setup, the timeout and the spec projects with
  * their setup/teardown projects come from harness/playwright (`tropic-harness/config`), the same
  * helper consumers use, so what they get is what this project runs.
@@ -32,4 +33,12 @@ const harnessProjects: HarnessProject[] = [
   ...(chromiumTests ? [{ name: 'harness-chromium', testDir: './harness/tests', testMatch: CHROMIUM_TESTS }] : []),
 ];
 
-export default defineHarnessConfig({ projects: harnessProjects, specs: { testDir: './specs', testMatch: /.*\.spec\.ts$/ }, containerSpecs, quiet: true });
+// Differential exploration (@explore): a small seeded budget by default, TROPIC_EXPLORE_RUNS nightly.
+const exploreProject: HarnessProject = { name: 'explore', testDir: './specs/explore', testMatch: /.*\.spec\.ts$/, dependencies: ['specs setup'] };
+
+export default defineHarnessConfig({
+  projects: [...harnessProjects, exploreProject],
+  specs: { testDir: './specs', testMatch: /.*\.spec\.ts$/, testIgnore: /explore\// },
+  containerSpecs,
+  quiet: true,
+});

@@ -9,6 +9,7 @@ import { registerChaosCommands } from './chaos-commands.js';
 import { registerRigServeCommands } from './rig-serve-commands.js';
 import { registerRigPoolCommands, registerQualifyCommand } from './rig-pool-commands.js';
 import { registerInitCommand } from './init-command.js';
+import { registerExploreCommand } from './explore-command.js';
 import { packageVersion } from '../paths.js';
 
 const program = new Command('tropic-harness').description('Hardware-in-the-loop test harness for the TROPIC01 secure element').showHelpAfterError();
@@ -23,6 +24,7 @@ const rig = program.command('rig').description('real chips: the DevKit bridge (s
 registerRigServeCommands(rig);
 registerRigPoolCommands(rig);
 registerQualifyCommand(program);
+registerExploreCommand(program);
 program.parseAsync(process.argv).catch((e: Error) => {
   process.stderr.write(`tropic-harness: ${e.message}\n`);
   process.exit(1);

@@ -34,7 +34,7 @@ export type TargetConfig =
     }
   | { kind: 'tvl-container'; image?: string; wheel?: string; baseImage: string; pipArgs: string; startupTimeoutMs: number; modelConfig?: string; declaredVersion?: string }
   | { kind: 'model-container'; baseImage: string; startupTimeoutMs: number; modelConfig?: string }
-  | { kind: 'rig'; url: string; scheme: TargetScheme; host: string; port: number; name?: string; tls?: TlsFiles };
+  | { kind: 'rig'; url: string; scheme: TargetScheme; host: string; port: number; name?: string; tls?: TlsFiles; /** TROPIC_RIGS: the worker leases its rig (url empty until then). */ pool?: string };
 
 export type TransportConfig = Omit<TcpTransportOptions, 'host' | 'port'>;
 
@@ -97,9 +97,15 @@ function targetSchema(dir: string) {
       }),
     z.object({ kind: z.literal('model-container'), baseImage: z.string(), startupTimeoutMs: z.number(), modelConfig }).transform((t) => ({ ...t, modelConfig: abs(t.modelConfig) })),
     z
-      .object({ kind: z.literal('rig'), url: required('TROPIC_RIG', 'rig', 'tcp://host:port or tls://host:port'), name: z.string().optional(), tls: z.object({ ca: z.string().optional(), cert: z.string().optional(), key: z.string().optional() }) })
+      .object({ kind: z.literal('rig'), url: z.string().optional(), pool: z.string().optional(), name: z.string().optional(), tls: z.object({ ca: z.string().optional(), cert: z.string().optional(), key: z.string().optional() }) })
       .transform((t, ctx) => {
-        const url = parseOr(ctx, () => parseTargetUrl(t.url, 'TROPIC_RIG'));
+        // With a rig pool (TROPIC_RIGS) each worker leases its rig: no fixed TROPIC_RIG needed.
+        if (t.url === undefined) {
+          if (t.pool) return { kind: t.kind, url: '', scheme: 'tcp' as const, host: '', port: 0, name: t.name, pool: abs(t.pool) };
+          issue(ctx, 'TROPIC_RIG="(unset)": required when TROPIC_TARGET=rig, unless TROPIC_RIGS names a rig pool (expected: tcp://host:port or tls://host:port)');
+          return z.NEVER;
+        }
+        const url = parseOr(ctx, () => parseTargetUrl(t.url!, 'TROPIC_RIG'));
         if (!url) return z.NEVER;
         if (url.scheme === 'tcp' && (t.tls.ca || t.tls.cert || t.tls.key)) issue(ctx, `TROPIC_TLS_* set with TROPIC_RIG=${t.url}: TLS material is used only with tls:// (write tls://${t.url.slice('tcp://'.length)})`);
         if (!!t.tls.cert !== !!t.tls.key) issue(ctx, `TROPIC_TLS_CERT and TROPIC_TLS_KEY go together (only ${t.tls.cert ? 'TROPIC_TLS_CERT' : 'TROPIC_TLS_KEY'} is set)`);
@@ -123,6 +129,7 @@ export function deriveTarget(cfg: FlatConfig, dir: string): { success: true; val
     baseImage: cfg.TROPIC_TARGET === 'model-container' ? cfg.MODEL_BASE_IMAGE : cfg.TVL_BASE_IMAGE,
     pipArgs: cfg.TVL_PIP_ARGS,
     url: cfg.TROPIC_RIG,
+    pool: cfg.TROPIC_RIGS,
     name: cfg.TROPIC_RIG_NAME,
     tls: { ca: cfg.TROPIC_TLS_CA, cert: cfg.TROPIC_TLS_CERT, key: cfg.TROPIC_TLS_KEY },
   };
