@@ -13,7 +13,7 @@ import { registerExploreCommand } from './explore-command.js';
 import { packageVersion } from '../paths.js';
 
 const program = new Command('tropic-harness').description('Hardware-in-the-loop test harness for the TROPIC01 secure element').showHelpAfterError();
-program.version(packageVersion(), '-V, --version', 'print the tropic-harness version').addHelpText('after', '\nExit codes: 0 success; 1 error (bad option or configuration, a failed command, init refusing to overwrite, a rig not qualified); 2 framelog replay: replies differ.');
+program.version(packageVersion(), '-V, --version', 'print the tropic-harness version').addHelpText('after', '\nExit codes: 0 success; 1 error (bad option or configuration, a failed command, init refusing to overwrite, a rig not qualified); framelog replay: 1 replies differ, 2 bad input, 3 target error; explore: 1 differences found, 2 usage, 3 target error.');
 registerInitCommand(program);
 registerModelCommands(program);
 registerConfigCommands(program);

@@ -20,7 +20,7 @@ import { importCapture, listCaptureConnections } from '../framelog/import/index.
 import { PcapReader } from '../framelog/import/pcap.js';
 import { pcapToPcapng } from '../framelog/import/capture-writer.js';
 import { LINK } from '../framelog/import/packet.js';
-import { parseFrameLog, type FrameLogEntry } from '../framelog/frame-log.js';
+import { FRAME_LOG_VERSION, parseFrameLog, type FrameLogEntry } from '../framelog/frame-log.js';
 import { decodeFrameLog } from '../framelog/decode.js';
 import { FrameLogError } from '../errors.js';
 import { TAG } from '../protocol/tagged-frame.js';
@@ -218,7 +218,7 @@ test('the CLI imports a real capture to a frame log that parses and decodes, lis
   const out = path.join(dir, 'lo.jsonl');
   cli(['framelog', 'import', file, '--port', String(ethernetPort), '--out', out], { stdio: 'pipe' });
   const log = parseFrameLog(readFileSync(out, 'utf8'));
-  expect(log.meta).toMatchObject({ frameLog: 1, source: 'pcap', file: 'lo.pcap' });
+  expect(log.meta).toMatchObject({ frameLog: FRAME_LOG_VERSION, source: 'pcap', file: 'lo.pcap' });
   expect(log.entries.length).toBe(ethernetRecords.length + 1);
   expect(decodeFrameLog(log.entries)).toContain('L2 response');
 
