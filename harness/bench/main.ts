@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { TcpTransport } from '../transport/tcp-transport.js';
 import { TAG, TaggedFrameParser, encodeFrame } from '../protocol/tagged-frame.js';
 import { loadPairingKey } from '../config/pairing-key.js';
@@ -26,6 +26,9 @@ import { measureOp, opRows, type BenchRow } from './measure.js';
 import { driverRows } from './driver-rows.js';
 import { suiteRows } from './suite-rows.js';
 import { benchSvg } from './plot.js';
+import { benchFrameLog } from '../framelog/bench.js';
+import { importThroughput, importThroughputRows } from '../framelog/import/bench.js';
+import { exploreThroughput } from '../explore/bench.js';
 import { startContainerBench, startEmbeddedBench, startModelProcessBench, startTvlBench, type BenchTarget } from './bench-targets.js';
 
 interface Options {
@@ -118,6 +121,20 @@ async function main(o: Options): Promise<void> {
   const tvl = process.env.TVL_BENCH_COMMAND;
   if (tvl) rows.push(...(await withTarget(() => startTvlBench(tvl), o, key)));
   else progress('ts-tvl skipped: set TVL_BENCH_COMMAND (e.g. "model_server tcp") to measure it in the same run');
+  if (wanted('frame log') || wanted('decode') || wanted('replay')) {
+    progress('frame logs: decode and exact replay');
+    for (const f of await benchFrameLog(o.seconds)) rows.push({ measure: `frame log ${f.name}`, target: 'embedded', unit: 'exchanges/s', min: f.perSecond, median: f.perSecond, p99: f.perSecond, note: `${f.exchanges} exchanges in ${f.seconds.toFixed(1)} s` });
+  }
+  if (wanted('import')) {
+    progress('frame logs: pcap import');
+    rows.push(...importThroughputRows(importThroughput({ runs: 3 })));
+  }
+  if (wanted('explore')) {
+    progress('differential exploration');
+    const x = await exploreThroughput(o.seconds);
+    rows.push({ measure: 'exploration sequences', target: 'embedded vs embedded', unit: 'seq/s', min: x.sequencesPerSecond, median: x.sequencesPerSecond, p99: x.sequencesPerSecond, note: `${x.sequences} sequences` });
+    rows.push({ measure: 'exploration commands', target: 'embedded vs embedded', unit: 'cmd/s', min: x.commandsPerSecond, median: x.commandsPerSecond, p99: x.commandsPerSecond, note: `${x.commands} commands` });
+  }
   if (o.suite && (wanted('suite') || wanted('fixture') || wanted('RSS'))) rows.push(...(await suiteRows(progress)));
   annotate(rows);
 
@@ -139,7 +156,7 @@ const program = new Command('bench')
   .description('benchmark the transport, driver, model and suite on every available target; one table, reports/bench/bench.json and bench.svg')
   .addOption(new Option('--seconds <s>', 'time budget per throughput measure').default(2).argParser((v) => {
     const n = Number(v);
-    if (!(n > 0 && n <= 120)) throw new Error(`--seconds must be a number in (0, 120], got ${JSON.stringify(v)}`);
+    if (!(n > 0 && n <= 120)) throw new InvalidArgumentError(`--seconds must be a number in (0, 120], got ${JSON.stringify(v)}`);
     return n;
   }))
   .option('--only <text>', 'only the measures whose name contains this text (e.g. "Ping", "suite")')

@@ -57,8 +57,8 @@ function checkResults(dir: string, files: string[]): number {
   for (const f of files.filter(isResultFile)) {
     try {
       const r = JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as { uuid?: unknown; name?: unknown; status?: unknown };
-      if (typeof r.uuid !== 'string' || typeof r.name !== 'string') throw new Error('not an Allure test result (needs "uuid" and "name")');
-      n++;
+      if (typeof r.uuid !== 'string' || typeof r.name !== 'string') bad.push(`${f}: not an Allure test result (needs "uuid" and "name")`);
+      else n++;
     } catch (e) {
       bad.push(`${f}: ${(e as Error).message.split('\n')[0]}`);
     }
