@@ -173,7 +173,7 @@ export function defineHarnessConfig(options: HarnessConfigOptions = {}): Harness
     process.stderr.write('tropic-harness: project model-container left out: no Docker engine (set DOCKER_HOST, run `bash .ci/docker-engine start`, or TROPIC_CONTAINER_SPECS=1)\n');
   }
   const specs = options.specs ?? {};
-  const timeout = options.timeout ?? (cfg as { TROPIC_TEST_TIMEOUT_MS?: number }).TROPIC_TEST_TIMEOUT_MS ?? 60_000;
+  const timeout = options.timeout ?? cfg.TROPIC_TEST_TIMEOUT_MS ?? 60_000;
   return defineConfig<object, TargetOptions>({
     timeout,
     forbidOnly: !!env.CI,
