@@ -122,7 +122,9 @@ function copiedProjectSpec(): string {
 test('npx playwright test in the consumer passes the example spec and a copied project spec on the embedded model, Allure results in its reports/', async () => {
   test.setTimeout(300_000);
   writeFileSync(path.join(consumer, 'specs', 'chip-id.spec.ts'), copiedProjectSpec());
-  run = spawnSync('npx', ['--no-install', 'playwright', 'test'], { cwd: consumer, encoding: 'utf8', env: cleanEnv({ CI: '1' }), timeout: 240_000 });
+  // The model-container target is not yet usable from an installed package (its image context
+  // reads the project's package-lock.json): the consumer runs the embedded target only.
+  run = spawnSync('npx', ['--no-install', 'playwright', 'test'], { cwd: consumer, encoding: 'utf8', env: cleanEnv({ CI: '1', TROPIC_CONTAINER_SPECS: '0' }), timeout: 240_000 });
   expect(run.status, run.stdout + run.stderr).toBe(0);
   // The package's own lifecycle projects ran from node_modules.
   expect(run.stdout).toContain('node_modules/tropic-harness/dist/fixtures/lifecycle/target.setup.js');
