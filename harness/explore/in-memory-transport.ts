@@ -4,19 +4,19 @@
  * socket, which makes the reference side of an exploration several times faster. Replies are
  * checked as TcpTransport checks them (EXCEPTION, INVALID, UNSUPPORTED become typed errors).
  */
-import { TransportError, TransportTagError, type ErrorCode } from '../errors.js';
-import { TAG, tagName } from '../protocol/tagged-frame.js';
+import { TransportError } from '../errors.js';
+import { tagName } from '../protocol/tagged-frame.js';
+import { TaggedL1Transport, checkReplyTag } from '../transport/tagged-l1-transport.js';
 import type { ModelServer } from '../model/server.js';
-import type { ExchangeRecord, L1Transport } from '../transport/l1-transport.js';
+import type { ExchangeRecord } from '../transport/l1-transport.js';
 
-const TAG_ERRORS: Record<number, ErrorCode> = { [TAG.EXCEPTION]: 'TH_TCP_EXCEPTION', [TAG.INVALID]: 'TH_TCP_INVALID', [TAG.UNSUPPORTED]: 'TH_TCP_UNSUPPORTED' };
-
-export class InMemoryTransport implements L1Transport {
-  onExchange?: (rec: ExchangeRecord) => void;
+export class InMemoryTransport extends TaggedL1Transport {
   private seq = 0;
   private closed = false;
 
-  constructor(readonly server: ModelServer) {}
+  constructor(readonly server: ModelServer) {
+    super();
+  }
 
   get sequence(): number {
     return this.seq;
@@ -32,10 +32,7 @@ export class InMemoryTransport implements L1Transport {
       const reply = frame.subarray(3, 3 + (frame[1] | (frame[2] << 8)));
       rec.replyTag = replyTag;
       rec.reply = reply;
-      if (replyTag !== tag) {
-        const code = TAG_ERRORS[replyTag] ?? 'TH_TCP_TAG_MISMATCH';
-        throw new TransportTagError(`model answered ${tagName(replyTag)} to ${tagName(tag)} (0x${tag.toString(16).padStart(2, '0')})`, code, tag, replyTag, { frame: payload });
-      }
+      checkReplyTag(tag, payload, replyTag, reply);
       return reply;
     } catch (e) {
       rec.error = (e as Error).message;
@@ -46,32 +43,6 @@ export class InMemoryTransport implements L1Transport {
     }
   }
 
-  async csnLow(): Promise<void> {
-    await this.exchange(TAG.CSN_LOW);
-  }
-  async csnHigh(): Promise<void> {
-    await this.exchange(TAG.CSN_HIGH);
-  }
-  transfer(data: Uint8Array): Promise<Uint8Array> {
-    return this.exchange(TAG.SPI_SEND, data);
-  }
-  read(length: number): Promise<Uint8Array> {
-    return this.exchange(TAG.SPI_SEND, new Uint8Array(length));
-  }
-  async powerOn(): Promise<void> {
-    await this.exchange(TAG.POWER_ON);
-  }
-  async powerOff(): Promise<void> {
-    await this.exchange(TAG.POWER_OFF);
-  }
-  async wait(ms: number): Promise<void> {
-    const p = new Uint8Array(4);
-    new DataView(p.buffer).setUint32(0, Math.max(0, Math.round(ms)) >>> 0, true);
-    await this.exchange(TAG.WAIT, p);
-  }
-  async resetTarget(): Promise<void> {
-    await this.exchange(TAG.RESET_TARGET);
-  }
   async close(): Promise<void> {
     this.closed = true;
   }

@@ -15,6 +15,7 @@
 import net from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { TAG, TaggedFrameParser, encodeFrame, tagName, MODEL_SERVER_MAX_PAYLOAD } from '../protocol/tagged-frame.js';
+import { OneClientAtATime, clientName } from '../protocol/one-client-at-a-time.js';
 import { ModelError } from '../errors.js';
 import { TropicModel } from './chip.js';
 import { ModelFaults } from './faults.js';
@@ -82,13 +83,11 @@ export class ModelServer {
     droppedResponses: 0,
   };
   private server?: net.Server;
-  private active?: net.Socket;
-  private waiting: net.Socket[] = [];
+  private readonly clients = new OneClientAtATime((sock) => this.serve(sock), (level, msg) => this.log(level, msg));
   private readonly log: ModelLog;
   private readonly maxPayload: number;
   private readonly idleTimeoutMs: number;
   private readonly maxUnread: number;
-  private closing = false;
 
   constructor(private readonly opts: ModelServerOptions = {}) {
     this.config = typeof opts.config === 'object' ? opts.config : loadModelConfig(opts.config);
@@ -110,7 +109,7 @@ export class ModelServer {
 
   async start(): Promise<this> {
     // The write high-water mark is the bound on unread replies: write() answers false past it.
-    const server = net.createServer({ highWaterMark: this.maxUnread }, (s) => this.onConnection(s));
+    const server = net.createServer({ highWaterMark: this.maxUnread }, (s) => this.clients.admit(s));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -150,23 +149,8 @@ export class ModelServer {
     }
   }
 
-  private onConnection(sock: net.Socket): void {
-    sock.setNoDelay(true);
-    const who = `${sock.remoteAddress}:${sock.remotePort}`;
-    if (this.active) {
-      this.log('info', `client ${who} waits: another client is being served`);
-      sock.pause();
-      this.waiting.push(sock);
-      sock.on('error', (e) => this.log('warn', `waiting client ${who}: socket error ${e.message}`));
-      sock.once('close', () => (this.waiting = this.waiting.filter((w) => w !== sock)));
-      return;
-    }
-    this.serve(sock);
-  }
-
   private serve(sock: net.Socket): void {
-    const who = `${sock.remoteAddress}:${sock.remotePort}`;
-    this.active = sock;
+    const who = clientName(sock);
     this.stats.connections++;
     this.log('info', `client ${who} connected`);
     const parser = new TaggedFrameParser(this.maxPayload, 'discard');
@@ -206,12 +190,7 @@ export class ModelServer {
         this.log('info', `client ${who} left a response half-read; its rest is dropped`);
       }
       this.log('info', `client ${who} disconnected (chip state kept, chip select high)`);
-      this.active = undefined;
-      const next = this.waiting.shift();
-      if (next && !this.closing) {
-        this.serve(next);
-        next.resume();
-      }
+      this.clients.done();
     });
   }
 
@@ -281,9 +260,8 @@ export class ModelServer {
 
   async close(): Promise<void> {
     if (!this.server) return;
-    this.closing = true;
     this.saveState();
-    for (const s of [this.active, ...this.waiting]) s?.destroy();
+    this.clients.closeAll();
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));
     this.server = undefined;
     this.log('info', 'model server closed');

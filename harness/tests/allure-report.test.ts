@@ -4,7 +4,7 @@
  * (driven by Playwright through executablePath; `apt-get install chromium`, or CHROMIUM=<path>)
  * shows the test, its driver-command steps with their results, and its frame-log attachment.
  */
-import { spawn } from 'node:child_process';
+import { runChild } from './run-child.js';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -44,15 +44,7 @@ export default defineConfig({
 });
 `;
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: PROJECT_ROOT, env });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('close', (code) => resolve({ code, out }));
-  });
-}
+const run = runChild;
 
 function serve(root: string): Promise<http.Server> {
   const server = http.createServer((req, res) => {

@@ -5,7 +5,7 @@
  * `framelog find` copies a test's log out of the Allure results by title.
  */
 import { test, expect } from '@playwright/test';
-import { spawn } from 'node:child_process';
+import { runChild } from './run-child.js';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../paths.js';
@@ -32,15 +32,7 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: PACKAGE_ROOT, env });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('close', (code) => resolve({ code, out }));
-  });
-}
+const run = runChild;
 
 test.describe.serial('a spec run with frame logs', () => {
   let dir = '';

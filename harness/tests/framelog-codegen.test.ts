@@ -4,7 +4,7 @@
  * condition and writes its log and spec.
  */
 import { test, expect } from '@playwright/test';
-import { spawn } from 'node:child_process';
+import { runChild } from './run-child.js';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../paths.js';
@@ -14,15 +14,7 @@ import { operationsFromAnnotations } from '../framelog/operations.js';
 import { generateSpec } from '../framelog/codegen.js';
 import { cli, record, tmpDir } from './framelog-helpers.js';
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: PACKAGE_ROOT, env });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('close', (code) => resolve({ code, out }));
-  });
-}
+const run = runChild;
 
 test('ddmin returns a 1-minimal subsequence that still satisfies the predicate', async () => {
   const items = Array.from({ length: 20 }, (_, i) => i + 1);

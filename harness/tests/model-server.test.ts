@@ -3,57 +3,16 @@
  * where ts-tvl breaks, and property-based tests (fast-check) that throw random tagged messages and
  * random L2 frames at it: it always answers per the protocol and never dies.
  */
-import net from 'node:net';
 import { test, expect } from '@playwright/test';
 import fc from 'fast-check';
 import { ModelServer } from '../model/server.js';
 import { TcpTransport } from '../transport/tcp-transport.js';
-import { MODEL_SERVER_MAX_PAYLOAD, TAG, TaggedFrameParser, encodeFrame, type TaggedFrame } from '../protocol/tagged-frame.js';
+import { MODEL_SERVER_MAX_PAYLOAD, TAG, encodeFrame } from '../protocol/tagged-frame.js';
 import { TropicSquare } from '../driver/tropic-square.js';
+import { RawClient } from './model-raw-client.js';
 import { L2_STATUS, decodeResponse, encodeRequest } from '../protocol/l2.js';
 import { loadModelConfig, parseModelConfig } from '../model/model-config.js';
 import { ConfigError, TransportTagError } from '../errors.js';
-
-/** A raw client: writes bytes, reads tagged replies. */
-class RawClient {
-  private parser = new TaggedFrameParser();
-  private frames: TaggedFrame[] = [];
-  private waiters: (() => void)[] = [];
-  closed = false;
-  constructor(readonly sock: net.Socket) {
-    sock.on('data', (d) => {
-      this.frames.push(...this.parser.push(d));
-      this.waiters.splice(0).forEach((w) => w());
-    });
-    sock.on('close', () => {
-      this.closed = true;
-      this.waiters.splice(0).forEach((w) => w());
-    });
-  }
-  static async open(port: number): Promise<RawClient> {
-    const sock = net.connect(port, '127.0.0.1');
-    await new Promise((r) => sock.once('connect', r));
-    return new RawClient(sock);
-  }
-  async next(timeoutMs = 2000): Promise<TaggedFrame> {
-    const end = Date.now() + timeoutMs;
-    while (!this.frames.length) {
-      if (this.closed || Date.now() > end) throw new Error(this.closed ? 'closed' : 'no reply');
-      await new Promise<void>((r) => {
-        this.waiters.push(r);
-        setTimeout(r, 50);
-      });
-    }
-    return this.frames.shift()!;
-  }
-  async ask(tag: number, payload = new Uint8Array(0)): Promise<TaggedFrame> {
-    this.sock.write(encodeFrame(tag, payload));
-    return this.next();
-  }
-  close(): void {
-    this.sock.destroy();
-  }
-}
 
 test.describe('model server protocol', () => {
   let server: ModelServer;

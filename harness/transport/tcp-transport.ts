@@ -18,13 +18,13 @@
  *   socket write and replies are matched in order, so a chip-select window (CSN_LOW, SPI_SEND,
  *   CSN_HIGH) costs one write and one round trip instead of three.
  */
-import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { lookup } from 'node:dns/promises';
-import { TransportError, TransportTagError, TimeoutError, ProtocolError, type ErrorCode } from '../errors.js';
+import { TransportError, TimeoutError, ProtocolError, type ErrorCode } from '../errors.js';
 import { DEFAULT_MAX_PAYLOAD, TAG, TaggedFrameParser, encodeFrame, tagName, type TaggedFrame } from '../protocol/tagged-frame.js';
 import { connectSocket, isTlsError, ConnectFailure, type StreamSocket, type TlsOptions } from './connect-socket.js';
-import type { ExchangeRecord, L1Transport } from './l1-transport.js';
+import type { ExchangeRecord } from './l1-transport.js';
+import { TaggedL1Transport, checkReplyTag } from './tagged-l1-transport.js';
 
 export type { TlsOptions } from './connect-socket.js';
 
@@ -81,9 +81,8 @@ const CSN_HIGH_FRAME = encodeFrame(TAG.CSN_HIGH);
 /** Errors after which the connection is unusable; with `reconnect` the exchange is retried on a new one. */
 const LINK_DOWN_CODES: readonly ErrorCode[] = ['TH_TCP_CLOSED', 'TH_TCP_IO', 'TH_TCP_LINK_LOST', 'TH_TLS'];
 
-export class TcpTransport extends EventEmitter implements L1Transport {
+export class TcpTransport extends TaggedL1Transport {
   readonly options: ResolvedTcpTransportOptions;
-  onExchange?: (rec: ExchangeRecord) => void;
   private socket?: StreamSocket;
   private parser: TaggedFrameParser;
   private inbox: TaggedFrame[] = [];
@@ -388,57 +387,13 @@ export class TcpTransport extends EventEmitter implements L1Transport {
   }
 
   private check(tag: number, payload: Uint8Array, reply: TaggedFrame): void {
-    if (reply.tag === tag) {
-      if (tag === TAG.SPI_SEND && reply.payload.length !== payload.length) {
-        throw new ProtocolError('transport', `SPI_SEND of ${payload.length} bytes answered with ${reply.payload.length} bytes`, 'TH_TCP_SPI_LENGTH', {
-          frame: reply.payload,
-          expected: `${payload.length} bytes`,
-        });
-      }
-      return;
+    checkReplyTag(tag, payload, reply.tag, reply.payload);
+    if (tag === TAG.SPI_SEND && reply.payload.length !== payload.length) {
+      throw new ProtocolError('transport', `SPI_SEND of ${payload.length} bytes answered with ${reply.payload.length} bytes`, 'TH_TCP_SPI_LENGTH', {
+        frame: reply.payload,
+        expected: `${payload.length} bytes`,
+      });
     }
-    const codes: Record<number, ErrorCode> = {
-      [TAG.EXCEPTION]: 'TH_TCP_EXCEPTION',
-      [TAG.INVALID]: 'TH_TCP_INVALID',
-      [TAG.UNSUPPORTED]: 'TH_TCP_UNSUPPORTED',
-    };
-    const code = codes[reply.tag];
-    if (code) {
-      const what = reply.tag === TAG.EXCEPTION ? 'raised an internal exception (the model rebuilds its chip)' : reply.tag === TAG.INVALID ? 'does not know the tag' : 'does not support the tag';
-      throw new TransportTagError(`server ${what}: sent ${tagName(tag)} (0x${tag.toString(16).padStart(2, '0')}), got ${tagName(reply.tag)}`, code, tag, reply.tag, { frame: payload });
-    }
-    throw new ProtocolError('transport', `reply tag ${tagName(reply.tag)} does not echo request tag ${tagName(tag)}`, 'TH_TCP_TAG_MISMATCH', {
-      frame: reply.payload,
-      expected: tagName(tag),
-    });
-  }
-
-  async csnLow(): Promise<void> {
-    await this.exchange(TAG.CSN_LOW);
-  }
-  async csnHigh(): Promise<void> {
-    await this.exchange(TAG.CSN_HIGH);
-  }
-  transfer(data: Uint8Array): Promise<Uint8Array> {
-    return this.exchange(TAG.SPI_SEND, data);
-  }
-  read(length: number): Promise<Uint8Array> {
-    return this.exchange(TAG.SPI_SEND, new Uint8Array(length));
-  }
-  async powerOn(): Promise<void> {
-    await this.exchange(TAG.POWER_ON);
-  }
-  async powerOff(): Promise<void> {
-    await this.exchange(TAG.POWER_OFF);
-  }
-  /** WAIT carries the time in milliseconds (u32 LE); model servers ignore it. */
-  async wait(ms: number): Promise<void> {
-    const p = new Uint8Array(4);
-    new DataView(p.buffer).setUint32(0, Math.max(0, Math.round(ms)) >>> 0, true);
-    await this.exchange(TAG.WAIT, p);
-  }
-  async resetTarget(): Promise<void> {
-    await this.exchange(TAG.RESET_TARGET);
   }
 
   async close(): Promise<void> {

@@ -24,6 +24,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { HarnessError, RigError } from '../../errors.js';
 import { TAG, TaggedFrameParser, encodeFrame, tagName } from '../../protocol/tagged-frame.js';
+import { OneClientAtATime, clientName } from '../../protocol/one-client-at-a-time.js';
 import { openDevkit, type OpenDevkit, type OpenDevkitOptions } from '../devkit/devkit.js';
 import { refusal, type AllowList } from './allow-list.js';
 
@@ -68,12 +69,10 @@ export function isLoopback(address: string): boolean {
 export class BridgeServer {
   readonly stats: BridgeStats = { connections: 0, refused: 0, frames: 0, exceptions: 0, devkitOpens: 0 };
   private server?: net.Server;
-  private active?: net.Socket;
-  private waiting: net.Socket[] = [];
+  private readonly clients = new OneClientAtATime((sock) => this.serve(sock), (level, msg) => this.log(level, msg));
   private open?: OpenDevkit;
   private opening?: Promise<OpenDevkit>;
   private csLow = false;
-  private closing = false;
   private readonly log: BridgeLog;
 
   constructor(private readonly opts: BridgeServerOptions) {
@@ -100,7 +99,7 @@ export class BridgeServer {
     const t = this.opts.tls;
     const server = t
       ? tls.createServer({ cert: t.cert, key: t.key, ca: t.ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }, (s) => this.onTlsConnection(s, t.allow))
-      : net.createServer((s) => this.onConnection(s));
+      : net.createServer((s) => this.clients.admit(s));
     if (t) server.on('tlsClientError', (e: Error, s: tls.TLSSocket) => this.log('warn', `TLS client ${s.remoteAddress}:${s.remotePort} refused in the handshake: ${e.message}`));
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -138,25 +137,11 @@ export class BridgeServer {
       sock.destroy();
       return;
     }
-    this.onConnection(sock);
-  }
-
-  private onConnection(sock: net.Socket): void {
-    sock.setNoDelay(true);
-    const who = `${sock.remoteAddress}:${sock.remotePort}`;
-    if (this.active) {
-      this.log('info', `client ${who} waits: another client is being served`);
-      sock.pause();
-      this.waiting.push(sock);
-      sock.once('close', () => (this.waiting = this.waiting.filter((w) => w !== sock)));
-      return;
-    }
-    this.serve(sock);
+    this.clients.admit(sock);
   }
 
   private serve(sock: net.Socket): void {
-    const who = `${sock.remoteAddress}:${sock.remotePort}`;
-    this.active = sock;
+    const who = clientName(sock);
     this.stats.connections++;
     this.log('info', `client ${who} connected`);
     const parser = new TaggedFrameParser(BRIDGE_MAX_PAYLOAD, 'discard');
@@ -180,12 +165,7 @@ export class BridgeServer {
       void chain.then(async () => {
         // leave the chip's bus idle for the next client
         if (this.csLow && this.open?.link.isOpen) await this.open.devkit.csnHigh().then(() => (this.csLow = false), () => {});
-        this.active = undefined;
-        const next = this.waiting.shift();
-        if (next && !this.closing) {
-          this.serve(next);
-          next.resume();
-        }
+        this.clients.done();
       });
     });
   }
@@ -243,8 +223,7 @@ export class BridgeServer {
   }
 
   async close(): Promise<void> {
-    this.closing = true;
-    for (const s of [this.active, ...this.waiting]) s?.destroy();
+    this.clients.closeAll();
     if (this.server) await new Promise<void>((resolve) => this.server!.close(() => resolve()));
     this.server = undefined;
     await this.open?.link.close();
