@@ -6,6 +6,7 @@ import { crc16 } from '../harness/protocol/crc16.js';
 import { decodeCertStore, chipPublicKey, parseCertificate } from '../harness/protocol/cert-store.js';
 import { decodeChipId } from '../harness/protocol/chip-id.js';
 import { register } from '../harness/protocol/config-objects.js';
+import { TransportTagError } from '../harness/errors.js';
 import { expectStatus, expectL2Error, applyRConfig, failHereWhenInjecting } from './helpers.js';
 
 const UAPI = 'User API v1.4.0';
@@ -24,6 +25,19 @@ const VALID: Record<number, Uint8Array> = {
 };
 
 test.describe('L2 frame integrity', () => {
+  for (const n of [1, 2, 3]) {
+    test(`a ${n}-byte request (no room for its CRC) is answered CRC_ERR`, spec(`${DS} 7.3.3 (L2 Request frame: REQ_ID, REQ_LEN, data, CRC)`), async ({ tropic, target }) => {
+      const bytes = Uint8Array.of(L2_REQ.GET_INFO, 0x02, GET_INFO_OBJECT.CHIP_ID).subarray(0, n);
+      const sent = await tropic.rawTransfer(bytes).catch((x: unknown) => x);
+      const internalError = await knownFinding(target, 'ts-tvl-short-l2-request', () => {
+        expect(sent).toBeInstanceOf(TransportTagError);
+        expect((sent as TransportTagError).code).toBe('TH_TCP_EXCEPTION');
+      });
+      if (internalError) return;
+      if (sent instanceof Error) throw sent;
+      expectStatus(await tropic.link.receive(), 'CRC_ERR');
+    });
+  }
   for (const [idText, payload] of Object.entries(VALID)) {
     const id = Number(idText);
     const name = requestName(id);

@@ -121,13 +121,21 @@ export class ChaosProxy {
     let held: Buffer[] = [];
     let mergeTimer: NodeJS.Timeout | undefined;
     let chain: Promise<void> = Promise.resolve();
+    // The target side is always closed gracefully (FIN, then read until the target closes), never
+    // destroyed while a reply may be in flight: a reply written into a closed socket draws an RST,
+    // and ts-tvl 2.2 dies on ECONNRESET (known finding ts-tvl-dies-on-connection-reset). Bounded.
+    const closeUpstream = () => {
+      if (upstream.destroyed) return;
+      upstream.end();
+      setTimeout(() => upstream.destroy(), 5_000).unref();
+    };
     const closeBoth = () => {
       client.destroy();
-      upstream.destroy();
+      closeUpstream();
     };
-    client.on('close', () => (this.sockets.delete(client), upstream.destroy()));
+    client.on('close', () => (this.sockets.delete(client), closeUpstream()));
     upstream.on('close', () => (this.sockets.delete(upstream), client.end()));
-    client.on('error', () => upstream.destroy());
+    client.on('error', () => closeUpstream());
     upstream.on('error', (e) => {
       this.log(`chaos: target ${this.opts.target.host}:${this.opts.target.port}: ${e.message}`);
       client.destroy();
@@ -146,13 +154,13 @@ export class ChaosProxy {
         if (f2.resetAt === n) {
           this.count(`reset at message ${n} (${tagName(f.tag)})`);
           client.resetAndDestroy();
-          upstream.destroy();
+          closeUpstream();
           return;
         }
         if (f2.dropAt === n) {
           this.count(`drop at message ${n} (${tagName(f.tag)})`);
           client.end();
-          upstream.destroy();
+          closeUpstream();
           return;
         }
         owed.push(n);

@@ -72,6 +72,20 @@ export const KNOWN_FINDINGS = [
     observed: 'a 475-byte R_Mem_Data_Write answers FAIL',
     holdsFor: [{ implementation: 'ts-tvl', versions: '<2.3' }],
   },
+  {
+    id: 'ts-tvl-short-l2-request',
+    title: 'ts-tvl raises an internal error on an L2 request of 1 to 3 bytes',
+    documented: 'Datasheet 7.3.3: a request frame is REQ_ID, REQ_LEN, data and a 2-byte CRC; a frame whose CRC cannot be checked is answered CRC_ERR',
+    observed: 'the SPI transfer itself is answered with the EXCEPTION tag (internal error, chip rebuilt); no L2 response follows',
+    holdsFor: [{ implementation: 'ts-tvl', versions: '<2.3' }],
+  },
+  {
+    id: 'ts-tvl-dies-on-connection-reset',
+    title: 'ts-tvl exits when a client connection is reset (ECONNRESET)',
+    documented: 'libtropic tagged TCP protocol: the server serves one client after another; a client that goes away ends only its own connection',
+    observed: 'a client that closes while a reply is in flight draws an RST, and the server process exits with ConnectionResetError; every later client is refused. The harness never resets a target connection (the transport and the chaos proxy close with FIN and drain), so a run on ts-tvl survives its own faults specs',
+    holdsFor: [{ implementation: 'ts-tvl', versions: '<2.3' }],
+  },
 ] as const satisfies readonly KnownFindingDef[];
 
 export type FindingId = (typeof KNOWN_FINDINGS)[number]['id'];
