@@ -17,7 +17,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { TargetError } from '../errors.js';
 import type { HarnessConfig } from '../config/env.js';
-import { PROJECT_ROOT, WORKSPACE_ROOT, DEFAULT_MODEL_CONFIG } from '../paths.js';
+import { PACKAGE_ROOT, PROJECT_ROOT, WORKSPACE_ROOT, DEFAULT_MODEL_CONFIG, packageVersion } from '../paths.js';
 import { waitForAnsweredFrame } from './wait-ready.js';
 import { ANSI_COLOURS, LogBuffer, type TargetHandle } from './target.js';
 import { dockerEngine, dockerodeOptions, exportForTestcontainers } from './docker-engine.js';
@@ -28,6 +28,8 @@ import Docker from 'dockerode';
 
 export const CONTAINER_LABEL = 'tropic-harness.target';
 export const SLOT_LABEL = 'tropic-harness.slot';
+/** The project (workspace) that started a container: setup and teardown remove only their own project's (and unlabelled) ones. */
+export const WORKSPACE_LABEL = 'tropic-harness.workspace';
 const MODEL_PORT = 28992;
 
 export type ContainerKind = 'tvl-container' | 'model-container';
@@ -53,7 +55,9 @@ function containerKind(cfg: HarnessConfig): ContainerKind {
 export function imageName(cfg: HarnessConfig): string {
   const kind = containerKind(cfg);
   if (kind === 'tvl-container') return cfg.TVL_IMAGE ?? 'tropic-harness/tvl:local';
-  return 'tropic-harness/model:local';
+  // A checkout's dist/ changes with every build; an installed package's image is its version's, so
+  // projects on one engine using an installed package never retag a checkout's image (or back).
+  return PACKAGE_ROOT.split(path.sep).includes('node_modules') ? `tropic-harness/model:${packageVersion()}` : 'tropic-harness/model:local';
 }
 
 /** A friendly error when no engine answers: say which engine was tried and how to get one. */
@@ -95,7 +99,7 @@ export async function prepareContainerImage(cfg: HarnessConfig, progress: (line:
     if (!(await imageExists(docker, image))) await pullImage(docker, image);
     return { image, built: false, ms: performance.now() - t0 };
   }
-  const { dir, dispose, what } = kind === 'model-container' ? modelContext() : tvlContext(cfg);
+  const { dir, dispose, what, buildArgs } = kind === 'model-container' ? modelContext() : { ...tvlContext(cfg), buildArgs: {} };
   try {
     progress(`building ${image} from ${what}`);
     const base = kind === 'model-container' ? cfg.MODEL_BASE_IMAGE : cfg.TVL_BASE_IMAGE;
@@ -111,7 +115,7 @@ export async function prepareContainerImage(cfg: HarnessConfig, progress: (line:
         throw new TargetError(`${baseVar}=${base} is not on the engine and cannot be pulled (${(cause as Error).message.split('\n')[0]}); load it (docker load/import) or name a local image`, 'TH_BASE_IMAGE', { cause });
       }
     }
-    const args: Record<string, string> = { BASE_IMAGE: base };
+    const args: Record<string, string> = { BASE_IMAGE: base, ...buildArgs };
     if (kind === 'tvl-container') args.PIP_ARGS = cfg.TVL_PIP_ARGS;
     await buildImage(docker, dir, image, args, progress);
   } catch (cause) {
@@ -169,7 +173,7 @@ async function buildImage(docker: Docker, dir: string, image: string, buildargs:
 
 function modelContext() {
   const ctx = assembleModelContext('docker/model.Dockerfile');
-  return { ...ctx, what: `docker/model.Dockerfile (dist/ + ${ctx.packages} run-time packages)` };
+  return { ...ctx, what: `docker/model.Dockerfile (dist/ + ${ctx.packages} run-time packages${ctx.buildArgs.PACKAGE_DIR === '.' ? '' : ` around ${ctx.buildArgs.PACKAGE_DIR}`})` };
 }
 
 function tvlContext(cfg: HarnessConfig) {
@@ -186,7 +190,7 @@ function tvlContext(cfg: HarnessConfig) {
 }
 
 /** Content hash of the configuration folder: a changed configuration must not reuse a container. */
-function configHash(configFile: string): string {
+export function configHash(configFile: string): string {
   const h = createHash('sha256');
   const dir = path.dirname(configFile);
   for (const f of readdirSync(dir).sort()) {
@@ -211,7 +215,7 @@ export async function startContainerTarget(cfg: HarnessConfig, slot: number): Pr
   }
   const since = Math.floor(Date.now() / 1000);
   const container = await new tc.GenericContainer(image)
-    .withLabels({ [CONTAINER_LABEL]: kind, [SLOT_LABEL]: String(slot), 'tropic-harness.image': imageId.slice(0, 19), 'tropic-harness.config': configHash(configFile) })
+    .withLabels({ [CONTAINER_LABEL]: kind, [SLOT_LABEL]: String(slot), [WORKSPACE_LABEL]: WORKSPACE_ROOT, 'tropic-harness.image': imageId.slice(0, 19), 'tropic-harness.config': configHash(configFile) })
     .withExposedPorts(MODEL_PORT)
     .withCopyDirectoriesToContainer([{ source: path.dirname(configFile), target: '/config' }])
     .withCommand(['--address', '0.0.0.0', '--port', String(MODEL_PORT), '--configuration', `/config/${path.basename(configFile)}`])
@@ -297,5 +301,7 @@ export async function removeContainers(cfg: HarnessConfig, kind?: ContainerKind,
 async function labelled(docker: Docker, kind?: ContainerKind, slot?: number) {
   const label = [kind ? `${CONTAINER_LABEL}=${kind}` : CONTAINER_LABEL, ...(slot === undefined ? [] : [`${SLOT_LABEL}=${slot}`])];
   const all = await docker.listContainers({ all: true, filters: { label } });
-  return all.map((c) => ({ id: c.Id, kind: c.Labels[CONTAINER_LABEL] ?? '?', slot: c.Labels[SLOT_LABEL] ?? '?', state: c.State }));
+  // Another project's containers on the same engine are not ours to remove (its run may be going on).
+  const ours = all.filter((c) => (c.Labels[WORKSPACE_LABEL] ?? WORKSPACE_ROOT) === WORKSPACE_ROOT);
+  return ours.map((c) => ({ id: c.Id, kind: c.Labels[CONTAINER_LABEL] ?? '?', slot: c.Labels[SLOT_LABEL] ?? '?', state: c.State }));
 }
