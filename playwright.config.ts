@@ -25,7 +25,7 @@ if (!process.env.TEST_WORKER_INDEX && !process.env.TROPIC_QUIET_PROJECTS) {
   if (!chromiumTests) process.stderr.write(`tropic-harness: project harness-chromium left out: no Chromium at ${CHROMIUM} (apt-get install chromium, or CHROMIUM=<path>)\n`);
 }
 
-const DOCKER_TESTS = /container-target\.test\.ts$/;
+const DOCKER_TESTS = /(container-target|target-killed-container)\.test\.ts$/;
 const CHROMIUM_TESTS = /allure-report\.test\.ts$/;
 const harnessProjects: HarnessProject[] = [
   { name: 'harness', testDir: './harness/tests', testMatch: /.*\.test\.ts$/, testIgnore: [DOCKER_TESTS, CHROMIUM_TESTS] },

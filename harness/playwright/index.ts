@@ -132,6 +132,8 @@ export function harnessReporters(cfg: HarnessConfig, options: { workspace?: stri
   const workspace = options.workspace ?? WORKSPACE_ROOT;
   const reportsDir = reportsDirOf(cfg, workspace);
   return [
+    // First: a test whose worker died gets its typed error and surviving frame log before the others report it.
+    [path.join(LIFECYCLE_DIR, `worker-loss.reporter${SOURCE_EXT}`)],
     [env.CI ? 'line' : 'list'],
     ['junit', { outputFile: path.join(reportsDir, 'junit.xml') }],
     ['html', { outputFolder: path.join(reportsDir, 'playwright-report'), open: 'never' }],

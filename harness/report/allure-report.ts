@@ -74,7 +74,7 @@ function checkResults(dir: string, files: string[]): number {
 export const REPORT_CATEGORIES = [
   { name: 'Refused on rig', matchers: { statuses: ['skipped'], message: /refused/ } },
   { name: 'Known finding no longer reproduces', matchers: { statuses: ['failed', 'broken', 'skipped'], message: /no longer reproduces/ } },
-  { name: 'Target lost', matchers: { statuses: ['failed', 'broken', 'skipped'], message: /TH_TARGET_LOST|target lost/ } },
+  { name: 'Target lost', matchers: { statuses: ['failed', 'broken', 'skipped'], message: /TH_TARGET_LOST|TH_WORKER_LOST|target lost/ } },
   { name: 'Transport faults', matchers: { statuses: ['failed', 'broken'], message: /TH_(TCP_|TIMEOUT|TLS|SERIAL|DEVKIT)|TransportError|TimeoutError|ECONNREFUSED|ECONNRESET/ } },
   { name: 'Chip result errors', matchers: { statuses: ['failed', 'broken'], message: /TH_L[23]_(RESULT|STATUS)/ }, groupByMessage: true },
   { name: 'Protocol errors', matchers: { statuses: ['failed', 'broken'], message: /TH_(L1_|L2_|L3_|PROTOCOL|SESSION|HANDSHAKE|RESULT_TAG|NO_SESSION|CERT_)/ } },
