@@ -16,7 +16,7 @@ import { formatDivergence, replayFrameLog, semanticReplay } from '../framelog/re
 import { openReplayTarget } from '../framelog/replay-target.js';
 import { findFrameLogs } from '../framelog/find.js';
 import { FrameLogServer } from '../framelog/serve.js';
-import { generateSpec } from '../framelog/codegen.js';
+import { generateSpec, generateSpecFromLog } from '../framelog/codegen.js';
 import { minimize } from '../framelog/minimize.js';
 import { operationsFromAnnotations, type Operation } from '../framelog/operations.js';
 import { describeRun, parseCondition, runOnFreshTarget } from '../framelog/reproduce.js';
@@ -169,8 +169,7 @@ export function registerFrameLogCommands(program: Command): void {
     .option('--title <text>', 'test title (default: the recorded test, or the file name)')
     .action(guarded((file: string, o: { out?: string; title?: string }) => {
       const log = readLog(file);
-      const ops = operationsOf(log, file);
-      const text = generateSpec(ops, { title: o.title ?? regressionTitle(log, file), sourceLog: file, root: o.out ? rootFrom(o.out) : undefined });
+      const text = generateSpecFromLog(log, { title: o.title ?? regressionTitle(log, file), sourceLog: file, root: o.out ? rootFrom(o.out) : undefined }, (l) => operationsOf(l, file));
       writeOut(o.out, text);
     }));
 
@@ -179,19 +178,22 @@ export function registerFrameLogCommands(program: Command): void {
     .requiredOption('--until <condition>', '"result=NAME [on METHOD]", "diverges" (from the recording) or "differs" (with --against)')
     .option('--target <embedded|host:port>', 'where candidates run (reset before each)', 'embedded')
     .option('--against <embedded|host:port>', 'a second target: "differs" compares the two')
+    .option('--model-config <yaml>', 'model configuration for --target embedded (e.g. with a faults: key); default: the project\'s')
+    .option('--against-model-config <yaml>', 'model configuration for --against embedded; default: the project\'s')
     .option('--out-log <file>', 'the minimal sequence recorded as a frame log', 'minimized.frame-log.jsonl')
     .option('--out-spec <file>', 'its regression spec', '')
     .option('--pairing-key <pem|hex>', 'pairing private key (default TROPIC_PAIRING_KEY or the model test key)')
     .option('--io-timeout <ms>', 'reply timeout', intArg('--io-timeout', 1, 600_000), 5000)
-    .action(guarded(async (file: string, o: { until: string; target: string; against?: string; outLog: string; outSpec: string; pairingKey?: string; ioTimeout: number }) => {
+    .action(guarded(async (file: string, o: { until: string; target: string; against?: string; modelConfig?: string; againstModelConfig?: string; outLog: string; outSpec: string; pairingKey?: string; ioTimeout: number }) => {
       const cond = parseCondition(o.until);
       if (cond.needsAgainst && !o.against) throw new CliError(`--until ${o.until} needs --against <target>`, 'TH_CLI');
       const log = readLog(file);
       const ops = operationsOf(log, file);
-      const run = { pairingKey: pairingKeyOption(o.pairingKey), seeds: seedsOf(log), ioTimeoutMs: o.ioTimeout };
+      const run = { pairingKey: pairingKeyOption(o.pairingKey), seeds: seedsOf(log), ioTimeoutMs: o.ioTimeout, modelConfig: o.modelConfig };
+      const against = { ...run, modelConfig: o.againstModelConfig };
       const reproduces = async (c: Operation[]) => {
         const a = await runOnFreshTarget(c, o.target, run);
-        const b = o.against ? await runOnFreshTarget(c, o.against, run) : undefined;
+        const b = o.against ? await runOnFreshTarget(c, o.against, against) : undefined;
         return cond.holds(c, a, b);
       };
       let r: Awaited<ReturnType<typeof minimize<Operation>>>;
@@ -206,7 +208,9 @@ export function registerFrameLogCommands(program: Command): void {
       process.stderr.write('\n');
       const outcomes = await runOnFreshTarget(r.items, o.target, { ...run, recordTo: o.outLog, header: { test: `minimized from ${file} until ${o.until}` } });
       const minimal = r.items.map((op, i) => ({ ...op, expect: outcomes[i] }) as Operation);
-      process.stdout.write(`minimal: ${minimal.length} of ${ops.length} operations (${r.tests} tests) reproduce ${JSON.stringify(o.until)}:\n${describeRun(minimal, outcomes)}\nlog: ${o.outLog}\n`);
+      process.stdout.write(`minimal: ${minimal.length} of ${ops.length} operations (${r.tests} tests) reproduce ${JSON.stringify(o.until)}:\n${describeRun(minimal, outcomes)}\n`);
+      if (o.against) process.stdout.write(`the same on --against ${o.against}:\n${describeRun(r.items, await runOnFreshTarget(r.items, o.against, against))}\n`);
+      process.stdout.write(`log: ${o.outLog}\n`);
       const specFile = o.outSpec || path.join('specs', 'regressions', `${path.basename(o.outLog).replace(/\.frame-log\.jsonl$|\.jsonl$/, '')}.spec.ts`);
       writeOut(specFile, generateSpec(minimal, { title: `${regressionTitle(log, file)} (minimized: ${o.until})`, sourceLog: o.outLog, root: rootFrom(specFile), note: `minimized until ${o.until}` }));
       process.stdout.write(`spec: ${specFile}\n`);

@@ -3,11 +3,14 @@
  * NO_RESP polls counted, the certificate-store reads folded into one line), with the L3 commands
  * and results from the driver's annotations and the step that issued each line; `l1` adds every
  * tagged message. Exchanges that failed, and steps that ended in an error, are marked `>>`.
+ * A log that recorded its sessions' keys (TROPIC_RECORD_SECRETS=1) also gets L3 command names and
+ * result codes for encrypted exchanges no annotation describes (l3-decrypt.ts); the keys are never shown.
  */
 import { TAG, tagName } from '../protocol/tagged-frame.js';
-import { GET_INFO_OBJECT, L2_REQ } from '../protocol/l2.js';
+import { GET_INFO_OBJECT, L2_REQ, L2_STATUS } from '../protocol/l2.js';
 import { entryBytes, type FrameLogAnnotation, type FrameLogEntry } from './frame-log.js';
 import { chipStatusText, responseData, short, summarizeWindow, type L2Summary } from './l2-window.js';
+import { L3Decryptor, NONCE_LOOKAHEAD, type DecryptedL3 } from './l3-decrypt.js';
 
 export interface DecodedLine {
   seq: number;
@@ -65,11 +68,24 @@ export function decodeLines(entries: FrameLogEntry[], opts: DecodeOptions = {}):
   let lastRequestData: Uint8Array | undefined;
 
   const steps: string[] = [];
+  // Recorded session keys: decrypt the L3 packets that no l3-command annotation describes.
+  let decryptor: L3Decryptor | undefined;
+  let annotatedCommands = 0;
+  let lastCommandAnnotated = false;
   const flushAnnotations = (upTo: number): void => {
     for (; a < anns.length && anns[a].seq <= upTo; a++) {
       const an = anns[a];
       if (an.kind === 'step-start') steps.push(an.step);
       if (an.kind === 'step-end') steps.pop();
+      // Every command an outermost step announced has been sent (or refused) when it ends.
+      if (an.kind === 'step-end' && steps.length === 0) annotatedCommands = 0;
+      if (an.kind === 'l3-command') annotatedCommands++;
+      if (an.kind === 'session-keys') {
+        decryptor = new L3Decryptor(an);
+        annotatedCommands = 0;
+        out.push({ seq: an.seq, layer: 'l3', text: `L3 session keys recorded (pairing slot ${an.slot}): L3 without driver annotations is decrypted` });
+        continue;
+      }
       // A nested step's error that its outer step handled (e.g. a restore check reading an empty
       // slot) is shown, but is not the failure: only an outermost step's error is marked.
       if (an.kind === 'step-end' && an.error && steps.length > 0) {
@@ -114,6 +130,18 @@ export function decodeLines(entries: FrameLogEntry[], opts: DecodeOptions = {}):
       const certRead = (s.kind === 'request' && s.id === L2_REQ.GET_INFO && tx[2] === GET_INFO_OBJECT.X509_CERTIFICATE) ||
         (s.kind === 'response' && lastRequest?.kind === 'request' && lastRequest.id === L2_REQ.GET_INFO && lastRequestData?.[2] === GET_INFO_OBJECT.X509_CERTIFICATE);
       out.push({ seq: e.seq, layer: 'l2', text: l2Text(s, rx, polls), step: e.step, failed: isFailed, l1: win.l1, group: certRead ? 'cert' : undefined });
+      if (decryptor && s.kind === 'request' && s.id === L2_REQ.ENCRYPTED_CMD && s.crc) {
+        const d = decryptor.commandChunk(tx.subarray(2, 2 + s.len));
+        if (d?.kind === 'command') {
+          lastCommandAnnotated = annotatedCommands > 0;
+          if (lastCommandAnnotated) annotatedCommands--;
+        }
+        if (d && !(d.kind === 'command' && lastCommandAnnotated)) out.push({ seq: e.seq, layer: 'l3', text: decryptedText(d, decryptor.slot), step: e.step, failed: d.kind === 'undecryptable' });
+      }
+      if (decryptor && s.kind === 'response' && (s.status === L2_STATUS.RES_CONT || s.status === L2_STATUS.RES_OK) && s.crc) {
+        const d = decryptor.resultChunk(responseData(rx));
+        if (d && !(d.kind === 'result' && lastCommandAnnotated)) out.push({ seq: e.seq, layer: 'l3', text: decryptedText(d, decryptor.slot), step: e.step, failed: d.kind === 'undecryptable' });
+      }
       if (s.kind === 'request') {
         lastRequest = s;
         lastRequestData = tx;
@@ -130,6 +158,14 @@ export function decodeLines(entries: FrameLogEntry[], opts: DecodeOptions = {}):
   if (win && !opts.l1) out.push({ seq: entries[entries.length - 1]?.seq ?? 0, layer: 'l2', text: 'chip-select window still open at the end of the log', failed: win.failed, l1: win.l1 });
   flushAnnotations(Number.MAX_SAFE_INTEGER);
   return opts.l1 ? out : foldCertificateReads(out);
+}
+
+function decryptedText(d: DecryptedL3, slot: number): string {
+  switch (d.kind) {
+    case 'command': return `L3 command ${d.name}${d.args ? ` ${d.args}` : ''} (decrypted, nonce ${d.nonce})`;
+    case 'result': return `L3 result ${d.name} (0x${d.result.toString(16).padStart(2, '0')})${d.command ? ` of ${d.command}` : ''}, ${d.length} data bytes (decrypted, nonce ${d.nonce})`;
+    default: return `L3 ${d.direction} does not authenticate with the recorded keys of pairing slot ${slot} (nonces ${d.nonce}..${d.nonce + NONCE_LOOKAHEAD})`;
+  }
 }
 
 /** The certificate store is read in up to 30 Get_Info blocks: one line with a count instead. */

@@ -12,7 +12,7 @@ import { FrameLogError } from '../errors.js';
 import { TAG } from '../protocol/tagged-frame.js';
 import type { ExchangeRecord } from '../transport/l1-transport.js';
 import type { TcpTransport } from '../transport/tcp-transport.js';
-import type { DriverAnnotation } from '../driver/tropic-square.js';
+import type { DriverAnnotation, SessionKeysListener } from '../driver/tropic-square.js';
 import { summarizeWindow, type L2Summary } from './l2-window.js';
 
 export const FRAME_LOG_VERSION = 2;
@@ -27,7 +27,7 @@ export interface FrameLogHeader {
   seeds?: { host?: string; model?: string; run?: string };
   /** Wall-clock start (ISO 8601); record times `t` are milliseconds after it. */
   start?: string;
-  /** True when host secrets (host random draws: ephemeral keys) are recorded (TROPIC_RECORD_SECRETS=1). */
+  /** True when host secrets (host random draws: ephemeral keys; session keys) are recorded (TROPIC_RECORD_SECRETS=1). */
   secrets?: boolean;
   test?: string;
   [k: string]: unknown;
@@ -52,8 +52,16 @@ export interface FrameLogEntry {
   l2?: L2Summary;
 }
 
-/** An annotation line: a driver annotation, or (with secrets on) a recorded secret; `seq` is the next exchange's. */
-export type FrameLogAnnotation = { seq: number } & (DriverAnnotation | { kind: 'secret'; what: string; hex: string });
+/** A secure session's keys (hex) and pairing slot: recorded only with secrets on, so decode can decrypt L3. */
+export interface SessionKeysAnnotation {
+  kind: 'session-keys';
+  slot: number;
+  kCmd: string;
+  kRes: string;
+}
+
+/** An annotation line: a driver annotation, or (with secrets on) a recorded secret or session keys; `seq` is the next exchange's. */
+export type FrameLogAnnotation = { seq: number } & (DriverAnnotation | { kind: 'secret'; what: string; hex: string } | SessionKeysAnnotation);
 
 export interface ParsedFrameLog {
   version: number;
@@ -143,6 +151,22 @@ export class FrameRecorder {
     this.writeLine({ ann: line.kind, ...line });
   }
 
+  /**
+   * The driver's `sessionKeys` listener: undefined unless the header says secrets are recorded, so
+   * by default the driver is not even asked for its keys.
+   */
+  get sessionKeysListener(): SessionKeysListener | undefined {
+    return this.recordsSecrets ? this.recordSessionKeys : undefined;
+  }
+
+  /** Records a session's keys only when the header says secrets are recorded. */
+  recordSessionKeys: SessionKeysListener = ({ slot, kCmd, kRes }) => {
+    if (!this.recordsSecrets) return;
+    const line: FrameLogAnnotation = { seq: this.transport?.sequence ?? this.entries.length, kind: 'session-keys', slot, kCmd: hex(kCmd), kRes: hex(kRes) };
+    this.annotations.push(line);
+    this.writeLine({ ann: line.kind, ...line });
+  };
+
   detach(): void {
     this.transport?.off('exchange', this.listener);
     this.transport = undefined;
@@ -175,6 +199,7 @@ export interface ParseOptions {
 }
 
 const HEX = /^(?:[0-9a-fA-F]{2})*$/;
+const KEY_HEX = /^[0-9a-fA-F]{64}$/;
 const isByte = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 255;
 
 /** Why `o` is not a valid exchange record, or undefined when it is. */
@@ -198,7 +223,8 @@ function annotationProblem(o: Record<string, unknown>): string | undefined {
     case 'l3-command': return str('command') && obj('args') ? undefined : 'string "command" and object "args"';
     case 'l3-result': return str('command') && isByte(o.result) && str('resultName') && Number.isSafeInteger(o.length) ? undefined : 'string "command", "resultName", byte "result", integer "length"';
     case 'secret': return str('what') && typeof o.hex === 'string' && HEX.test(o.hex) ? undefined : 'string "what" and hex "hex"';
-    default: return 'one of step-start, step-end, l3-command, l3-result, secret';
+    case 'session-keys': return Number.isSafeInteger(o.slot) && KEY_HEX.test(String(o.kCmd)) && KEY_HEX.test(String(o.kRes)) ? undefined : 'integer "slot" and 32-byte hex "kCmd", "kRes"';
+    default: return 'one of step-start, step-end, l3-command, l3-result, secret, session-keys';
   }
 }
 

@@ -52,6 +52,7 @@ export async function runOnFreshTarget(ops: Operation[], target: string, opts: R
     const runner = new OperationRunner(t.transport, { pairingKey: opts.pairingKey, slot: opts.slot }, {
       random: opts.seeds?.host ? seededRandom(opts.seeds.host) : undefined,
       annotate: recorder?.annotate,
+      sessionKeys: recorder?.sessionKeysListener, // only when the header says secrets are recorded
     });
     const out: Outcome[] = [];
     for (const op of ops) out.push(await runner.run(op));

@@ -28,6 +28,7 @@ export class FrameLogServer {
   answered = 0;
   beyondEnd = 0;
   private readonly replies: { tag: number; payload: Uint8Array }[];
+  private readonly sockets = new Set<net.Socket>();
 
   constructor(private readonly entries: FrameLogEntry[], private readonly onDeparture?: (d: Departure) => void) {
     this.replies = entries.map((e) => ({ tag: e.rtag ?? e.tag, payload: entryBytes(e).rx ?? new Uint8Array(0) }));
@@ -55,6 +56,8 @@ export class FrameLogServer {
 
   private serve(sock: net.Socket): void {
     sock.setNoDelay(true);
+    this.sockets.add(sock);
+    sock.on('close', () => this.sockets.delete(sock));
     const parser = new TaggedFrameParser(0xffff, 'discard');
     let first = true;
     sock.on('data', (d) => {
@@ -95,7 +98,10 @@ export class FrameLogServer {
     return encodeFrame(reply.tag === e.tag && e.tag !== tag ? tag : reply.tag, out);
   }
 
+  /** Stops listening and drops connected hosts (a stop must not wait for a host to hang up). */
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    const closed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    for (const s of this.sockets) s.destroy();
+    await closed;
   }
 }
