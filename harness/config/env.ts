@@ -83,13 +83,13 @@ export const ENV_SPEC = {
   TROPIC_POLL_DELAY_MS: { schema: int(0, 10_000).default(0), doc: 'WAIT between Get_Response polls (ms); raise for real chips', example: '0' },
   TROPIC_TEST_TIMEOUT_MS: { schema: int(1000, 3_600_000).default(60_000), doc: 'Playwright per-test timeout (ms)', example: '60000' },
   TROPIC_PIPELINE: {
-    schema: bool.default(false),
-    doc: 'pipeline tagged messages (a chip-select window in one round trip): 0 | 1. Only for servers that frame their input (the embedded model, model-container); ts-tvl 2.2 loses frames. Not with TROPIC_RECONNECT',
-    example: '0',
+    schema: bool.optional(),
+    doc: 'pipeline tagged messages (a chip-select window in one round trip): 0 | 1; unset: on where the target frames its input (embedded, model-container, this project\'s model server as TVL_COMMAND), off for ts-tvl, rigs and unknown servers (ts-tvl 2.2 loses frames). Not with TROPIC_RECONNECT',
+    example: '',
   },
   TROPIC_RECONNECT: { schema: bool.default(false), doc: 'reconnect once and retry when the TCP link drops: 0 | 1', example: '0' },
   TROPIC_SEED: { schema: z.string().min(1).max(200).optional(), doc: 'run seed of the host and model random sources (each test derives its own); a fixed default when unset, so runs repeat', example: '' },
-  TROPIC_RECORD_SECRETS: { schema: bool.default(false), doc: 'record host secrets (ephemeral keys of host random draws) in frame logs, for replay: 0 | 1. Keep such logs private', example: '0' },
+  TROPIC_RECORD_SECRETS: { schema: bool.default(false), doc: 'record secrets in frame logs: host random draws (ephemeral keys, for replay) and each secure session\'s keys K_CMD/K_RES (so `framelog decode` shows L3 commands and results of a rig or ts-tvl log): 0 | 1. Keep such logs private', example: '0' },
   TROPIC_EXPLORE_RUNS: { schema: int(1, 1_000_000).default(100), doc: 'exploration: number of generated command sequences per property', example: '100' },
   TROPIC_ALLURE_RESULTS: { schema: z.string().min(1).default('reports/allure-results'), doc: 'where allure-playwright writes results (relative to the project root)', example: 'reports/allure-results' },
   TROPIC_CONTAINER_SPECS: { schema: bool.optional(), doc: 'run the model-container spec project: 1 | 0; unset: when a Docker engine is configured', example: '' },
@@ -221,7 +221,8 @@ export function resolveConfig(env: NodeJS.ProcessEnv = process.env, dir = WORKSP
     connectTimeoutMs: flat.TROPIC_CONNECT_TIMEOUT_MS,
     ioTimeoutMs: flat.TROPIC_IO_TIMEOUT_MS,
     reconnect: flat.TROPIC_RECONNECT,
-    pipeline: flat.TROPIC_PIPELINE,
+    // Unset: the target decides (harness/transport/pipeline-policy.ts).
+    ...(flat.TROPIC_PIPELINE !== undefined ? { pipeline: flat.TROPIC_PIPELINE } : {}),
     ...(target.value.kind === 'rig' && target.value.tls ? { tls: readTlsMaterial(target.value.tls) } : {}),
   };
   return { ...flat, target: target.value, transportOptions, pollOptions: { pollDelayMs: flat.TROPIC_POLL_DELAY_MS, responseTimeoutMs: flat.TROPIC_RESPONSE_TIMEOUT_MS } };

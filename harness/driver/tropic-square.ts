@@ -31,9 +31,14 @@ export type DriverAnnotation =
   | { kind: 'l3-command'; command: string; commandId: number; args: Record<string, unknown> }
   | { kind: 'l3-result'; command: string; result: number; resultName: string; length: number };
 
+/** A session's keys, for a listener that asked for them (frame logs with TROPIC_RECORD_SECRETS=1 only). */
+export type SessionKeysListener = (k: { slot: number; kCmd: Uint8Array; kRes: Uint8Array }) => void;
+
 export interface TropicSquareOptions extends PollOptions {
   /** Observer of driver steps and L3 commands (frame-log annotations). */
   annotate?: (a: DriverAnnotation) => void;
+  /** Told each new session's K_CMD and K_RES; unset (the default), keys never leave the driver. */
+  sessionKeys?: SessionKeysListener;
   /** Host randomness (ephemeral keys); inject a seeded source for byte-exact repeatable runs. */
   random?: RandomSource;
   step?: StepHook;
@@ -41,6 +46,8 @@ export interface TropicSquareOptions extends PollOptions {
   chunkSize?: number;
   /** Override the User Data slot size instead of deriving it from the RISC-V FW version. */
   userDataSlotSize?: number;
+  /** The chip's static X25519 public key as already read from its certificate (e.g. once per worker): handshakes skip re-reading the store. */
+  chipPublicKey?: Uint8Array;
   /**
    * May this operation run? `true`, or the reason it may not (e.g. "on rig X without
    * TROPIC_ALLOW_IRREVERSIBLE=1"). Asked for every irreversible operation, after its arguments were
@@ -95,6 +102,7 @@ export class TropicSquare {
     this.stepHook = opts.step;
     this.chunkSize = checkInt('chunkSize', opts.chunkSize ?? L2_MAX_DATA, 1, L2_MAX_DATA);
     if (opts.userDataSlotSize !== undefined) this.slotSizeCache = opts.userDataSlotSize;
+    if (opts.chipPublicKey) this.chipPubCache = checkBytes('chipPublicKey', opts.chipPublicKey, 32);
     this.operations = opts.journal ?? [];
   }
 
@@ -263,6 +271,7 @@ export class TropicSquare {
       }
       this.cipher = new SessionCipher(keys);
       this.sessionSlot = slot;
+      this.opts.sessionKeys?.({ slot, kCmd: keys.kCmd, kRes: keys.kRes });
       this.watchHandSealing(this.cipher);
     });
   }

@@ -131,7 +131,7 @@ test('tvl-process: the command is split once into argv and variables, without a 
   const cfg = resolveConfig({ TROPIC_TARGET: 'tvl-process', TVL_COMMAND: `PYTHONUNBUFFERED=1 "${process.execPath}" 'dist/harness/cli/model-server.js' tcp`, TVL_PORT_BASE: '30000' }, dir);
   expect(cfg.target).toMatchObject({ kind: 'tvl-process', argv: [process.execPath, 'dist/harness/cli/model-server.js', 'tcp'], env: { PYTHONUNBUFFERED: '1' }, portBase: 30000 });
   expect(cfg.pollOptions).toEqual({ pollDelayMs: 0, responseTimeoutMs: 10_000 });
-  expect(cfg.transportOptions).toEqual({ connectTimeoutMs: 2000, ioTimeoutMs: 5000, reconnect: false, pipeline: false });
+  expect(cfg.transportOptions).toEqual({ connectTimeoutMs: 2000, ioTimeoutMs: 5000, reconnect: false }); // pipeline unset: the target decides
   expect(splitShellWords(`a "b c" 'd e' f\\ g "h\\"i"`, 'X')).toEqual(['a', 'b c', 'd e', 'f g', 'h"i']);
   expect(problemsOf({ TROPIC_TARGET: 'tvl-process', TVL_COMMAND: 'model_server tcp | tee log' })).toContain('uses the shell operator "|"');
   expect(problemsOf({ TROPIC_TARGET: 'tvl-process', TVL_COMMAND: "model_server 'tcp" })).toContain("unclosed ' quote");

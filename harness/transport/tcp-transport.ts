@@ -75,6 +75,10 @@ export interface ResyncEvent {
 interface Pending {
   resolve: (f: TaggedFrame) => void;
   reject: (e: Error) => void;
+  /** performance.now() after which the wait has failed. */
+  deadline: number;
+  /** The error a wait that ran out fails with. */
+  timedOut: () => Error;
 }
 
 const CSN_HIGH_FRAME = encodeFrame(TAG.CSN_HIGH);
@@ -89,7 +93,16 @@ export class TcpTransport extends TaggedL1Transport {
   private waiter?: Pending;
   /** Pipelined frames issued in the current tick, written together by `flush`. */
   private outbox: Uint8Array[] = [];
-  private queue: Promise<unknown> = Promise.resolve();
+  /** The latest exchange issued; the next one runs after it settles. */
+  private last?: Promise<unknown>;
+  /** Exchanges issued and not yet finished: with none, the next one starts at once. */
+  private inFlight = 0;
+  /**
+   * One timer bounds whichever reply is awaited, re-armed lazily (a timer per exchange costs more
+   * than the exchange on loopback); unref'd while nothing is awaited, so it never holds a process.
+   */
+  private timer?: NodeJS.Timeout;
+  private timerDue = Infinity;
   private seq = 0;
   private writes = 0;
   private closed = false;
@@ -222,18 +235,15 @@ export class TcpTransport extends TaggedL1Transport {
         frames = this.parser.push(d);
       } catch (e) {
         // The waiting exchange gets the protocol error; later ones find the link lost.
-        const w = this.waiter;
-        this.waiter = undefined;
+        const w = this.settleWaiter();
         this.loseLink(e as Error, 'reply stream out of sync');
         w?.reject(e as Error);
         return;
       }
       for (const f of frames) {
-        if (this.waiter) {
-          const w = this.waiter;
-          this.waiter = undefined;
-          w.resolve(f);
-        } else this.inbox.push(f);
+        const w = this.settleWaiter();
+        if (w) w.resolve(f);
+        else this.inbox.push(f);
       }
     });
     sock.on('error', (e) => {
@@ -251,11 +261,7 @@ export class TcpTransport extends TaggedL1Transport {
   /** Record the link's first error and fail the exchange waiting on it. */
   private fail(e: Error): void {
     this.linkError ??= e;
-    if (this.waiter) {
-      const w = this.waiter;
-      this.waiter = undefined;
-      w.reject(e);
-    }
+    this.settleWaiter()?.reject(e);
   }
 
   /**
@@ -268,24 +274,48 @@ export class TcpTransport extends TaggedL1Transport {
     this.fail(new TransportError(`link ended: ${reason}; later exchanges on this connection cannot be matched to their replies`, 'TH_TCP_LINK_LOST', { cause }));
     this.inbox = [];
     this.outbox = [];
-    sock?.destroy();
+    if (sock) retire(sock);
     if (announce && !this.closed) this.setState('degraded', reason);
   }
 
-  private nextFrame(timeoutMs: number): Promise<TaggedFrame> {
+  /** The next reply frame, within `timeoutMs`; `timedOut` makes the error a wait that ran out fails with. */
+  private nextFrame(timeoutMs: number, timedOut: () => Error = () => new TimeoutError('transport', `no reply within ${timeoutMs} ms`, timeoutMs)): Promise<TaggedFrame> {
     const ready = this.inbox.shift();
     if (ready) return Promise.resolve(ready);
     if (this.linkError) return Promise.reject(this.linkError);
     return new Promise<TaggedFrame>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiter = undefined;
-        reject(new TimeoutError('transport', `no reply within ${timeoutMs} ms`, timeoutMs));
-      }, timeoutMs);
-      this.waiter = {
-        resolve: (f) => (clearTimeout(timer), resolve(f)),
-        reject: (e) => (clearTimeout(timer), reject(e)),
-      };
+      const deadline = performance.now() + timeoutMs;
+      this.waiter = { resolve, reject, deadline, timedOut };
+      this.armTimer(deadline);
     });
+  }
+
+  private armTimer(deadline: number): void {
+    if (this.timer && this.timerDue <= deadline) {
+      this.timer.ref();
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDue = deadline;
+    this.timer = setTimeout(this.onTimer, Math.max(0, deadline - performance.now()));
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.timerDue = Infinity;
+    const w = this.waiter;
+    if (!w) return;
+    if (performance.now() < w.deadline) return this.armTimer(w.deadline);
+    this.waiter = undefined;
+    w.reject(w.timedOut());
+  };
+
+  /** A reply arrived or the link failed: the waiter is done; the timer stays, unref'd, for the next. */
+  private settleWaiter(): Pending | undefined {
+    const w = this.waiter;
+    this.waiter = undefined;
+    this.timer?.unref();
+    return w;
   }
 
   private writeNow(frame: Uint8Array): void {
@@ -318,12 +348,23 @@ export class TcpTransport extends TaggedL1Transport {
     // fails in its turn with the usual error.
     const written = this.options.pipeline && !this.closed && !this.linkError && !!this.socket && payload.length <= this.options.maxPayload;
     if (written) this.writeGathered(encodeFrame(tag, payload));
-    const run = this.queue.then(() => this.exchangeNow(tag, payload, written));
-    this.queue = run.catch(() => undefined);
+    // Nothing in flight: start now (no hop through a settled promise); otherwise after the last.
+    const go = () => this.exchangeNow(tag, payload, written);
+    const run = this.inFlight === 0 || !this.last ? go() : this.last.then(go, go);
+    this.inFlight++;
+    this.last = run;
     return run;
   }
 
   private async exchangeNow(tag: number, payload: Uint8Array, written = false): Promise<Uint8Array> {
+    try {
+      return await this.recordedExchange(tag, payload, written);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async recordedExchange(tag: number, payload: Uint8Array, written: boolean): Promise<Uint8Array> {
     if (this.closed) throw new TransportError(`transport is closed; cannot send ${tagName(tag)}`, 'TH_TCP_CLOSED');
     if (payload.length > this.options.maxPayload) {
       throw new TransportError(`${tagName(tag)} payload of ${payload.length} bytes exceeds the maximum of ${this.options.maxPayload}`, 'TH_TCP_PAYLOAD', {
@@ -360,30 +401,26 @@ export class TcpTransport extends TaggedL1Transport {
         const linkDown = e instanceof TransportError && LINK_DOWN_CODES.includes(e.code);
         if (!linkDown || !this.options.reconnect || attempt > 0 || this.closed) throw e;
         this.reconnects++;
-        this.socket?.destroy();
+        if (this.socket) retire(this.socket);
         this.socket = undefined;
         await this.open();
       }
     }
   }
 
-  /** The reply to the message just sent; a final timeout ends the link (see the header). */
-  private async receive(tag: number, payload: Uint8Array): Promise<TaggedFrame> {
-    let lastTimeout: TimeoutError | undefined;
-    for (let r = 0; r <= this.options.receiveRetries; r++) {
-      try {
-        return await this.nextFrame(this.options.ioTimeoutMs);
-      } catch (e) {
-        if (!(e instanceof TimeoutError)) throw e;
-        lastTimeout = e;
-      }
-    }
-    const err = new TimeoutError('transport', `no reply to ${tagName(tag)} after ${this.options.receiveRetries + 1} waits of ${this.options.ioTimeoutMs} ms`, this.options.ioTimeoutMs, {
-      frame: payload,
-      cause: lastTimeout,
+  /**
+   * The reply to the message just sent; a final timeout ends the link (see the header). The
+   * `receiveRetries` extra waits of `ioTimeoutMs` are one wait of their sum: nothing happens
+   * between them, and one bounded wait costs one timer instead of one per retry.
+   */
+  private receive(tag: number, payload: Uint8Array): Promise<TaggedFrame> {
+    const { ioTimeoutMs, receiveRetries } = this.options;
+    const waits = receiveRetries + 1;
+    return this.nextFrame(ioTimeoutMs * waits, () => {
+      const err = new TimeoutError('transport', `no reply to ${tagName(tag)} after ${waits} waits of ${ioTimeoutMs} ms`, ioTimeoutMs, { frame: payload });
+      this.loseLink(err, `no reply to ${tagName(tag)} within ${waits * ioTimeoutMs} ms`);
+      return err;
     });
-    this.loseLink(err, `no reply to ${tagName(tag)} within ${(this.options.receiveRetries + 1) * this.options.ioTimeoutMs} ms`);
-    throw err;
   }
 
   private check(tag: number, payload: Uint8Array, reply: TaggedFrame): void {
@@ -401,6 +438,8 @@ export class TcpTransport extends TaggedL1Transport {
     this.closed = true;
     const sock = this.socket;
     this.fail(new TransportError('transport closed', 'TH_TCP_CLOSED'));
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     if (sock && !sock.destroyed) {
       await new Promise<void>((resolve) => {
         sock.once('close', () => resolve());
@@ -415,4 +454,16 @@ export class TcpTransport extends TaggedL1Transport {
 /** `addr:port`, with IPv6 addresses in brackets. */
 function endpoint(address: string | undefined, port: number | undefined): string {
   return net.isIPv6(address ?? '') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/**
+ * Leave a connection we gave up on with a FIN, reading (and dropping) whatever still arrives until
+ * the peer closes, bounded: destroying it while a late reply is in flight makes the kernel answer
+ * that reply with an RST, and ts-tvl 2.2 dies on ECONNRESET (known finding
+ * ts-tvl-dies-on-connection-reset). Its listeners ignore it (`this.socket !== sock`).
+ */
+function retire(sock: StreamSocket): void {
+  if (sock.destroyed) return;
+  sock.end();
+  setTimeout(() => sock.destroy(), 2_000).unref();
 }
