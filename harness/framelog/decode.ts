@@ -208,7 +208,11 @@ export function decodeFrameLog(entries: FrameLogEntry[], opts: DecodeOptions = {
  * (the fixtures' restore in teardown) is left out.
  */
 export function decodeTail(entries: FrameLogEntry[], opts: DecodeOptions = {}, count = 25): string {
-  const lines = decodeLines(entries, opts);
+  return tailOfLines(decodeLines(entries, opts), count);
+}
+
+/** `decodeTail` of lines already decoded (a caller that also writes the whole trace decodes once). */
+export function tailOfLines(lines: DecodedLine[], count = 25): string {
   let end = lines.length;
   for (let i = lines.length - 1; i >= 0; i--) {
     if (lines[i].failed) {
