@@ -18,6 +18,7 @@ import { openSide, parseImplementation, type Side } from '../explore/sides.js';
 import { DEFAULT_ECC_SLOTS, DEFAULT_USER_DATA_SLOTS } from '../explore/steps.js';
 import { describeDifference, writeDifference } from '../explore/artifacts.js';
 import { summaryTable } from '../explore/summary.js';
+import { knownTriggers } from '../explore/known.js';
 
 export const EXPLORE_EXIT = { CLEAN: 0, DIFFERENCES: 1, USAGE: 2, TARGET: 3 } as const;
 
@@ -37,6 +38,7 @@ interface ExploreCliOptions {
   targetReset?: 'reset-target' | 'restore';
   compareContent?: boolean;
   corruption: boolean;
+  avoidKnown?: boolean;
   progress: boolean;
 }
 
@@ -66,6 +68,7 @@ export function registerExploreCommand(program: Command): void {
     .option('--compare-content', 'also compare configuration-dependent data (default: only when both sides are embedded with the same configuration)')
     .option('--no-compare-content', 'compare statuses, results and lengths only')
     .option('--no-corruption', 'no corrupted CRCs, lengths, nonces or tags')
+    .option('--avoid-known', 'do not generate steps that always meet a known finding of a side (sequences go deeper instead of ending there)')
     .option('--no-progress', 'no progress bar on stderr')
     .addHelpText('after', `\nExit codes: ${EXPLORE_EXIT.CLEAN} no new difference; ${EXPLORE_EXIT.DIFFERENCES} new differences (see --out); ${EXPLORE_EXIT.USAGE} usage or configuration error; ${EXPLORE_EXIT.TARGET} target error.\nIrreversible commands run on model targets, and on a restore target only with TROPIC_ALLOW_IRREVERSIBLE=1.`)
     .action(async (o: ExploreCliOptions) => {
@@ -103,6 +106,8 @@ async function runExplore(o: ExploreCliOptions): Promise<number> {
     const restoring = [reference, target].some((s) => s.resetMode === 'restore');
     const irreversibleAllowed = !restoring || cfg.TROPIC_ALLOW_IRREVERSIBLE;
     const compareContent = o.compareContent ?? (o.reference === 'embedded' && o.target === 'embedded' && (o.referenceConfig ?? '') === (o.targetConfig ?? ''));
+    const avoided = o.avoidKnown ? knownTriggers([reference.implementation, target.implementation]) : undefined;
+    if (avoided) process.stderr.write(`not generating steps that always meet: ${avoided.ids.join(', ') || '(no known finding holds for these sides)'}\n`);
     const eccSlots = [reference, target].reduce<number[]>((slots, s) => (s.explorableEccSlots ? slots.filter((x) => s.explorableEccSlots!.includes(x)) : slots), DEFAULT_ECC_SLOTS);
 
     const bar = o.progress ? new cliProgress.SingleBar({ stream: process.stderr, format: 'explore [{bar}] {value}/{total} sequences | {commands} commands | {differences} differences | {phase}', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
@@ -112,7 +117,7 @@ async function runExplore(o: ExploreCliOptions): Promise<number> {
       report = await explore({
         reference, target, pairingKey, compareContent, irreversibleAllowed,
         runs: o.runs, seed, maxCommands: o.maxCommands, maxDifferences: o.maxDifferences,
-        generation: { irreversible: irreversibleAllowed, eccSlots, corruptionWeight: o.corruption ? 1 : 0 },
+        generation: { irreversible: irreversibleAllowed, eccSlots, corruptionWeight: o.corruption ? 1 : 0, exclude: avoided?.triggers },
         onProgress: (p) => bar?.update(p.sequences, { commands: p.commands, differences: p.differences, phase: p.phase }),
       });
     } finally {

@@ -1,19 +1,29 @@
 /**
  * What a difference leaves behind: the minimal sequence replayed once more on the target with a
- * frame recorder (the frame log, and its decoded trace), the regression spec, and the sequence with
- * both sides' observations as JSON. Printed decoded for the console.
+ * frame recorder (the frame log, an exploration log: harness/explore/frame-log.ts, and its decoded
+ * trace), the regression spec the frame-log codegen makes from that log, and the sequence with both
+ * sides' observations as JSON. Printed decoded for the console.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { decodeFrameLog } from '../framelog/decode.js';
-import { FrameRecorder } from '../framelog/frame-log.js';
+import { FrameRecorder, parseFrameLog } from '../framelog/frame-log.js';
+import { generateSpecFromLog, importRoot } from '../framelog/codegen.js';
 import { packageVersion } from '../paths.js';
 import { describeObservation } from './compare.js';
 import type { FoundDifference } from './engine.js';
+import { EXPLORE_HEADER_KEY, stepStartArgs, type ExplorationHeader } from './frame-log.js';
 import { replaySteps } from './replay.js';
 import type { Side } from './sides.js';
-import { generateExploreSpec, type SpecMeta } from './spec-writer.js';
 import { describeStep } from './steps.js';
+
+/** Where the difference was found (both sides' labels, the seed, what was compared). */
+export interface DifferenceMeta {
+  reference: string;
+  target: string;
+  seed: number;
+  compareContent: boolean;
+}
 
 export interface DifferenceFiles {
   frameLog: string;
@@ -34,20 +44,36 @@ export function describeDifference(d: FoundDifference): string {
   return out.join('\n');
 }
 
+/** A title for the difference's spec: the differing step, what the target answered, what the reference did. */
+export function differenceTitle(d: FoundDifference): string {
+  return `${describeStep(d.steps.at(-1)!)}: ${d.kind} ${d.difference.target} where the reference answers ${d.difference.reference}`;
+}
+
 /** Record the minimal sequence on the target and write the difference's files as `<dir>/<name>.*`. */
 export async function writeDifference(
   d: FoundDifference,
   target: Side,
-  o: { dir: string; name: string; specDir?: string; meta: SpecMeta; pairingKey: Uint8Array; pairingSlot: number; irreversibleAllowed: boolean },
+  o: { dir: string; name: string; specDir?: string; meta: DifferenceMeta; pairingKey: Uint8Array; pairingSlot: number; irreversibleAllowed: boolean },
 ): Promise<DifferenceFiles> {
   mkdirSync(o.dir, { recursive: true });
   const base = path.join(o.dir, o.name);
-  const recorder = new FrameRecorder(undefined, { header: { harness: { version: packageVersion() }, target: { kind: 'explore', address: target.label }, test: d.signature, seeds: { run: String(d.seed) } } });
+  const explore: ExplorationHeader = {
+    seed: d.seed, ...(d.path ? { path: d.path } : {}), reference: o.meta.reference, target: o.meta.target, compareContent: o.meta.compareContent,
+    signature: d.signature, difference: d.difference, originalLength: d.originalLength,
+  };
+  const title = differenceTitle(d);
+  const recorder = new FrameRecorder(undefined, {
+    header: { harness: { version: packageVersion() }, target: { kind: 'explore', address: target.label }, test: title, seeds: { run: String(d.seed) }, [EXPLORE_HEADER_KEY]: explore },
+  });
   const previous = target.transport.onExchange;
   await target.fresh();
   target.transport.onExchange = (r) => recorder.record(r);
   try {
-    await replaySteps(target.transport, d.steps, { pairingKey: o.pairingKey, pairingSlot: o.pairingSlot, compareContent: o.meta.compareContent, irreversibleAllowed: o.irreversibleAllowed, poll: target.poll, annotate: recorder.annotate });
+    await replaySteps(target.transport, d.steps, {
+      pairingKey: o.pairingKey, pairingSlot: o.pairingSlot, compareContent: o.meta.compareContent, irreversibleAllowed: o.irreversibleAllowed, poll: target.poll,
+      annotate: recorder.annotate,
+      stepArgs: (i) => stepStartArgs({ step: d.steps[i], reference: d.reference[i], target: d.target[i] }),
+    });
   } finally {
     target.transport.onExchange = previous;
   }
@@ -57,10 +83,12 @@ export async function writeDifference(
     spec: path.join(o.specDir ?? o.dir, `${o.name}.spec.ts`),
     json: `${base}.json`,
   };
-  writeFileSync(files.frameLog, recorder.toJsonl());
+  const log = recorder.toJsonl();
+  writeFileSync(files.frameLog, log);
   writeFileSync(files.decoded, `${describeDifference(d)}\n\nFrames on the target (${target.label}):\n${decodeFrameLog(recorder.entries)}`);
+  // The spec is the frame-log codegen's, from the log as written (what `framelog codegen` makes of it too).
   mkdirSync(path.dirname(files.spec), { recursive: true });
-  writeFileSync(files.spec, generateExploreSpec(d, o.meta, files.spec));
+  writeFileSync(files.spec, generateSpecFromLog(parseFrameLog(log, { file: files.frameLog }), { title, sourceLog: path.basename(files.frameLog), root: importRoot(files.spec) }));
   writeFileSync(files.json, JSON.stringify({ ...d, meta: o.meta }, null, 2) + '\n');
   return files;
 }

@@ -5,5 +5,6 @@ export { replaySteps, restorePlanOf, type ReplayStepsOptions } from './replay.js
 export { describeStep, stepName, stepArbitrary, type Step, type GenerationOptions } from './steps.js';
 export { compareObservations, describeObservation, DIFFERENCE_KINDS, type DifferenceKind } from './compare.js';
 export { StepRunner, type Observation } from './execute.js';
-export { writeDifference, describeDifference, type DifferenceFiles } from './artifacts.js';
+export { writeDifference, describeDifference, differenceTitle, type DifferenceFiles, type DifferenceMeta } from './artifacts.js';
+export { readExplorationLog, type ExplorationLog, type ExplorationHeader, type RecordedStep } from './frame-log.js';
 export { summaryTable } from './summary.js';

@@ -17,7 +17,8 @@ const either = (a: Observation, b: Observation, p: (o: Observation) => boolean):
 const exception = (o: Observation): boolean => o.error === 'TH_TCP_EXCEPTION';
 const status = (o: Observation): string | undefined => o.l2?.[0];
 
-const SHAPES: Record<FindingId, Shape> = {
+/** Findings exploration can meet; the others (e.g. a server dying on a reset connection) have no step shape. */
+const SHAPES: Partial<Record<FindingId, Shape>> = {
   'ts-tvl-ignores-req-len': (s, a, b) => s.kind === 'raw-l2' && (s.corrupt === 'len+1' || s.corrupt === 'len-1') && either(a, b, (o) => status(o) === 'CRC_ERR'),
   'ts-tvl-short-first-l3-chunk': (s, a, b) => s.kind === 'l3' && (s.chunk ?? 252) < 18 && either(a, b, exception),
   'ts-tvl-all-zero-ephemeral-key': (s, a, b) => s.kind === 'handshake' && s.ephemeral === 'zero' && either(a, b, exception),
@@ -26,6 +27,24 @@ const SHAPES: Record<FindingId, Shape> = {
   'ts-tvl-r-mem-444-bytes': (s, a, b, d) =>
     s.kind === 'l3' && Number.parseInt(s.plain.slice(0, 2), 16) === L3_CMD.R_MEM_DATA_WRITE && s.plain.length / 2 - 4 > LIMITS.USER_DATA_SLOT_FW1 && d.kind === 'l3-result' && either(a, b, (o) => o.l3 === 'FAIL'),
 };
+
+/**
+ * Steps that meet a finding whatever the state (the shapes above whose condition is the step alone).
+ * Left out of generation with --avoid-known, so sequences on a side with the finding go deeper
+ * instead of ending at it.
+ */
+const TRIGGERS: Partial<Record<FindingId, (step: Step) => boolean>> = {
+  'ts-tvl-ignores-req-len': (s) => s.kind === 'raw-l2' && (s.corrupt === 'len+1' || s.corrupt === 'len-1'),
+  'ts-tvl-short-first-l3-chunk': (s) => s.kind === 'l3' && (s.chunk ?? 252) < 18,
+  'ts-tvl-all-zero-ephemeral-key': (s) => s.kind === 'handshake' && s.ephemeral === 'zero',
+  'ts-tvl-r-mem-444-bytes': (s) => s.kind === 'l3' && Number.parseInt(s.plain.slice(0, 2), 16) === L3_CMD.R_MEM_DATA_WRITE && s.plain.length / 2 - 4 > LIMITS.USER_DATA_SLOT_FW1,
+};
+
+/** Does a step always meet a finding that holds for one of these implementations? (The findings it meets, by id.) */
+export function knownTriggers(implementations: TargetImplementation[]): { ids: FindingId[]; triggers: (step: Step) => boolean } {
+  const held = KNOWN_FINDINGS.filter((f) => TRIGGERS[f.id] && implementations.some((impl) => matchFinding(f, impl).holds));
+  return { ids: held.map((f) => f.id), triggers: (step) => held.some((f) => TRIGGERS[f.id]!(step)) };
+}
 
 export interface KnownMatch {
   id: FindingId;
@@ -43,7 +62,7 @@ export function matchKnownDivergence(
   implementations: { reference: TargetImplementation; target: TargetImplementation },
 ): KnownMatch | undefined {
   for (const f of KNOWN_FINDINGS) {
-    if (!SHAPES[f.id](step, reference, target, difference)) continue;
+    if (!SHAPES[f.id]?.(step, reference, target, difference)) continue;
     for (const side of ['target', 'reference'] as const) {
       if (matchFinding(f, implementations[side]).holds) return { id: f.id, title: f.title, side };
     }

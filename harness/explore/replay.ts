@@ -24,6 +24,8 @@ export interface ReplayStepsOptions {
   poll?: PollOptions;
   /** Frame-log annotations: one driver step per exploration step. */
   annotate?: (a: DriverAnnotation) => void;
+  /** Arguments of step `i`'s `step-start` annotation (an exploration frame log's steps, see frame-log.ts). */
+  stepArgs?: (i: number) => Record<string, unknown>;
 }
 
 /** The ECC and User Data slots a sequence's L3 commands touch. */
@@ -45,9 +47,9 @@ export async function replaySteps(transport: L1Transport, steps: Step[], o: Repl
   const runner = new StepRunner(transport, { ...o, random: seededRandom(Buffer.from('explore target replay').toString('hex')) });
   const out: Observation[] = [];
   try {
-    for (const s of steps) {
+    for (const [i, s] of steps.entries()) {
       const name = describeStep(s);
-      o.annotate?.({ kind: 'step-start', step: name, args: {} });
+      o.annotate?.({ kind: 'step-start', step: name, args: o.stepArgs?.(i) ?? {} });
       const obs = await runner.run(s);
       o.annotate?.({ kind: 'step-end', step: name });
       out.push(obs);

@@ -84,6 +84,11 @@ export function describeStep(s: Step): string {
   }
 }
 
+/** Does a step send a command the User API gives no way back from (spec tag @irreversible)? */
+export function isIrreversibleStep(s: Step): boolean {
+  return s.kind === 'l3' && classifyL3(Buffer.from(s.plain, 'hex'), { sessionSlot: 0 }).effect === 'irreversible';
+}
+
 // ---- generation ---------------------------------------------------------------------------------
 
 export interface GenerationOptions {
@@ -95,6 +100,8 @@ export interface GenerationOptions {
   userDataSlots?: number[];
   /** Weight of damaged frames, nonces and tags (0 turns them off); default 1 of about 60. */
   corruptionWeight?: number;
+  /** Steps never to generate (e.g. those that always meet a known finding of a side: --avoid-known). */
+  exclude?: (step: Step) => boolean;
 }
 
 export const DEFAULT_ECC_SLOTS = [0, 1, LIMITS.ECC_SLOTS - 1, LIMITS.ECC_SLOTS];
@@ -198,7 +205,9 @@ export function stepArbitraries(opts: GenerationOptions): { weight: number; arbi
 
 /** One arbitrary step. */
 export function stepArbitrary(opts: GenerationOptions): fc.Arbitrary<Step> {
-  return fc.oneof(...stepArbitraries(opts));
+  const any = fc.oneof(...stepArbitraries(opts));
+  const exclude = opts.exclude;
+  return exclude ? any.filter((s) => !exclude(s)) : any;
 }
 
 /** The R-config CO that guards R-config's own restore (irreversible to clear on a rig). */
