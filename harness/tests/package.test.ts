@@ -3,13 +3,15 @@
  * version, `init`'s files and its refusal to overwrite, and the reusable Playwright configuration.
  * Needs `npm run build` (dist/) like the other tests that start the CLI.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test, expect } from '@playwright/test';
 import { PACKAGE_ROOT, WORKSPACE_ROOT, PROJECT_ROOT, packageVersion } from '../paths.js';
-import { initProject, dependencySpecFor, consumerFiles } from '../cli/init-command.js';
+import { initProject, dependencySpecFor, consumerFiles, nextSteps, NEXT_COMMANDS } from '../cli/init-command.js';
+import { assembleModelContext, installedClosure, MODEL_RUNTIME_PACKAGES, runtimeClosure } from '../targets/image-context.js';
 import { defineHarnessConfig, LIFECYCLE_DIR } from '../playwright/index.js';
 import { CliError } from '../errors.js';
 
@@ -69,6 +71,7 @@ test('--version prints the package.json version; main --help documents exit code
   const init = spawnSync(process.execPath, [CLI, 'init', '--help'], { encoding: 'utf8' });
   expect(init.stdout).toContain(`(default: "${pkg.version}")`);
   expect(init.stdout).toMatch(/--force\s+replace files that already exist \(default: false\)/);
+  expect(init.stdout.replace(/\s+/g, " ")).toMatch(/--no-lock do not run `npm install --package-lock-only --ignore-scripts --no-audit --no-fund` \(offline\)/);
   expect(init.stdout).toMatch(/dir\s+project folder \(created when missing\) \(default: "\."\)/);
 });
 
@@ -139,9 +142,9 @@ test('defineHarnessConfig: spec project with setup/teardown on the package lifec
   expect(existsSync(cfg.globalSetup as string)).toBe(true);
   expect(cfg.outputDir).toBe(path.join(dir, 'test-results'));
   const reporters = cfg.reporter as Reporters;
-  expect(reporters.map((r) => r[0])).toEqual(['list', 'junit', 'html', 'allure-playwright']);
-  expect(reporters[1]![1]!.outputFile).toBe(path.join(dir, 'reports', 'junit.xml'));
-  expect(reporters[3]![1]!.resultsDir).toBe(path.join(dir, 'reports', 'allure-results'));
+  expect(reporters.map((r) => r[0])).toEqual([expect.stringMatching(/worker-loss\.reporter\.[jt]s$/), 'list', 'junit', 'html', 'allure-playwright']);
+  expect(reporters[2]![1]!.outputFile).toBe(path.join(dir, 'reports', 'junit.xml'));
+  expect(reporters[4]![1]!.resultsDir).toBe(path.join(dir, 'reports', 'allure-results'));
   expect(cfg.timeout).toBe(60_000);
   const withContainer = defineHarnessConfig({ workspace: dir, env: {}, containerSpecs: true, quiet: true });
   expect(withContainer.projects!.map((p) => p.name)).toEqual(['specs setup', 'specs teardown', 'specs', 'model-container setup', 'model-container teardown', 'model-container']);
@@ -153,7 +156,7 @@ test('defineHarnessConfig reads the workspace .env, not the package folder, and 
   expect(() => defineHarnessConfig({ workspace: dir, env: { TROPIC_CONTAINER_SPECS: '0' } })).toThrow(/TROPIC_PAIRING_SLOT="9"/);
   writeFileSync(path.join(dir, '.env'), 'TROPIC_ALLURE_RESULTS=out/allure\n');
   const cfg = defineHarnessConfig({ workspace: dir, env: { TROPIC_CONTAINER_SPECS: '0' } });
-  expect((cfg.reporter as Reporters)[3]![1]!.resultsDir).toBe(path.join(dir, 'out', 'allure'));
+  expect((cfg.reporter as Reporters).find((r) => r[0] === 'allure-playwright')![1]!.resultsDir).toBe(path.join(dir, 'out', 'allure'));
 });
 
 test('PACKAGE_ROOT is the package, PROJECT_ROOT its alias, WORKSPACE_ROOT follows TROPIC_WORKSPACE', () => {
@@ -163,4 +166,131 @@ test('PACKAGE_ROOT is the package, PROJECT_ROOT its alias, WORKSPACE_ROOT follow
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', "const p = await import('tropic-harness/package.json', { with: { type: 'json' } }); const paths = await import(new URL('dist/harness/paths.js', 'file://' + process.argv[1] + '/').href); console.log(JSON.stringify([paths.WORKSPACE_ROOT, paths.PACKAGE_ROOT, p.default.name]));", PACKAGE_ROOT], { cwd: PACKAGE_ROOT, encoding: 'utf8', env: { ...process.env, TROPIC_WORKSPACE: dir } });
   expect(r.status, r.stderr).toBe(0);
   expect(JSON.parse(r.stdout)).toEqual([dir, PACKAGE_ROOT, 'tropic-harness']);
+});
+
+/** The commands of a shell block, comments and blank lines left out. */
+const commandsOf = (block: string) => block.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter(Boolean);
+
+/** The first ```bash block of `text` that contains `marker`, as commands. */
+const blockWith = (text: string, marker: string) => commandsOf([...text.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes(marker)) ?? '');
+
+test('init --no-lock writes no lock and prints cd, npm install, npx playwright test; the guide and the scaffold README show the npm ci and the npm install variants', () => {
+  const project = path.join(dir, 'fw specs');
+  const cli = spawnSync(process.execPath, [CLI, 'init', 'fw specs', '--no-lock'], { cwd: dir, encoding: 'utf8' });
+  expect(cli.status, cli.stderr).toBe(0);
+  expect(cli.stdout).toContain(`next:\n  cd 'fw specs'\n  npm install\n  npx playwright test\n`);
+  expect(cli.stdout).not.toContain('npm ci\n');
+  expect(existsSync(path.join(project, 'package-lock.json'))).toBe(false);
+  expect(nextSteps('.', true)).toEqual(['npm ci', 'npx playwright test']);
+  expect(nextSteps('.', false)).toEqual(['npm install', 'npx playwright test']);
+  // docs/use-in-your-repository.md: the first block under "Start a project" runs init, then exactly
+  // what it prints with the lock written; the --no-lock block then exactly what that prints.
+  const guide = readFileSync(path.join(PACKAGE_ROOT, 'docs', 'use-in-your-repository.md'), 'utf8');
+  const section = guide.slice(guide.indexOf('### Start a project'));
+  const locked = blockWith(section, 'npx tropic-harness init fw-specs ');
+  expect(locked[0]).toMatch(/^npx tropic-harness init fw-specs /);
+  expect(locked[0]).not.toContain('--no-lock');
+  expect(locked.slice(1, 1 + nextSteps('fw-specs', true).length)).toEqual(nextSteps('fw-specs', true));
+  const unlocked = blockWith(section, '--no-lock');
+  expect(unlocked[0]).toMatch(/^npx tropic-harness init fw-specs .*--no-lock$/);
+  expect(unlocked.slice(1)).toEqual(nextSteps('fw-specs', false));
+  // The scaffold's README starts from inside the project: npm ci first, npm install for a project without a lock.
+  const readme = readFileSync(path.join(project, 'README.md'), 'utf8');
+  expect(blockWith(readme, 'npm ci').slice(0, NEXT_COMMANDS.withLock.length)).toEqual([...NEXT_COMMANDS.withLock]);
+  expect(blockWith(readme, 'npm install')).toEqual([...NEXT_COMMANDS.withoutLock]);
+});
+
+/** The built CLI as a child process, without blocking this process (a test server may need to answer it). */
+function cliAsync(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+test('init whose lock npm cannot make (registry unreachable, npm not on PATH) keeps the scaffold, prints npm\'s error and the npm install steps, and exits 1 with TH_INIT_LOCK', async () => {
+  test.setTimeout(120_000);
+  // A "registry" on loopback that drops every connection: npm fails as on a dead network, at once.
+  const registry = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
+  const port = (registry.address() as AddressInfo).port;
+  try {
+    const env = { ...process.env, npm_config_registry: `http://127.0.0.1:${port}/`, npm_config_fetch_retries: '0', npm_config_cache: path.join(dir, 'npm-cache'), npm_config_update_notifier: 'false' };
+    const r = await cliAsync(['init', 'fw-specs'], dir, env);
+    expect(r.status, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/resolving the dependencies into package-lock\.json \(npm install --package-lock-only --ignore-scripts --no-audit --no-fund\)/);
+    expect(r.stdout).not.toContain('next:');
+    expect(r.stdout).not.toMatch(/package-lock\.json written/);
+    expect(r.stderr).toMatch(/TH_INIT_LOCK \[cli\] package-lock\.json not written in .*fw-specs: `npm install --package-lock-only[^`]*` exited 1 after [\d.]+ s:\n/);
+    expect(r.stderr).toMatch(new RegExp(`npm error .*(ECONNRESET|socket hang up|127\\.0\\.0\\.1:${port})`));
+    expect(r.stderr).not.toMatch(/npm error\s+at /); // npm's stack frames left out
+    expect(r.stderr).toContain('Run `npm install` there once');
+    expect(r.stderr).toContain('\n  cd fw-specs\n  npm install\n  npx playwright test');
+    for (const f of ['package.json', 'playwright.config.ts', 'specs/example.spec.ts', 'README.md']) expect(existsSync(path.join(dir, 'fw-specs', f)), f).toBe(true);
+    expect(existsSync(path.join(dir, 'fw-specs', 'package-lock.json'))).toBe(false);
+  } finally {
+    registry.close();
+  }
+  // Without npm on PATH (node started by its absolute path).
+  const noNpm = await cliAsync(['init', 'other'], dir, { ...process.env, PATH: path.join(dir, 'no-such-bin') });
+  expect(noNpm.status, noNpm.stdout + noNpm.stderr).toBe(1);
+  expect(noNpm.stderr).toMatch(/TH_INIT_LOCK \[cli\] package-lock\.json not written in .*other: `npm install[^`]*` could not start: npm is not on PATH/);
+  expect(noNpm.stderr).toContain('\n  cd other\n  npm install\n  npx playwright test');
+  expect(existsSync(path.join(dir, 'other', 'package.json'))).toBe(true);
+});
+
+test('in a checkout the model image closure found from the package equals package-lock.json\'s', () => {
+  const fromLock = runtimeClosure(JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package-lock.json'), 'utf8')) as Parameters<typeof runtimeClosure>[0], MODEL_RUNTIME_PACKAGES);
+  expect(installedClosure(PACKAGE_ROOT, MODEL_RUNTIME_PACKAGES).map((p) => path.relative(PACKAGE_ROOT, p))).toEqual(fromLock);
+  expect(fromLock.length).toBeGreaterThan(MODEL_RUNTIME_PACKAGES.length);
+});
+
+test('the model image context from an installed package (no package-lock.json): the package at node_modules/tropic-harness, its packages around it, and the model server loads from it alone', () => {
+  test.setTimeout(120_000);
+  // A consumer as npm lays it out: dependencies hoisted beside node_modules/tropic-harness, one nested.
+  const consumer = path.join(dir, 'consumer');
+  const modules = path.join(consumer, 'node_modules');
+  mkdirSync(modules, { recursive: true });
+  for (const entry of readdirSync(path.join(PACKAGE_ROOT, 'node_modules'))) {
+    if (entry !== '.bin' && entry !== 'tropic-harness') symlinkSync(path.join(PACKAGE_ROOT, 'node_modules', entry), path.join(modules, entry));
+  }
+  const installed = path.join(modules, 'tropic-harness');
+  cpSync(path.join(PACKAGE_ROOT, 'dist', 'harness'), path.join(installed, 'dist', 'harness'), { recursive: true, filter: (f) => !f.includes(`${path.sep}tests`) && !f.endsWith('.map') });
+  cpSync(path.join(PACKAGE_ROOT, 'harness', 'model', 'default-config'), path.join(installed, 'harness', 'model', 'default-config'), { recursive: true });
+  cpSync(path.join(PACKAGE_ROOT, 'docker', 'model.Dockerfile'), path.join(installed, 'docker', 'model.Dockerfile'));
+  cpSync(path.join(PACKAGE_ROOT, 'package.json'), path.join(installed, 'package.json'));
+  cpSync(path.join(PACKAGE_ROOT, 'node_modules', 'yaml'), path.join(installed, 'node_modules', 'yaml'), { recursive: true, dereference: true });
+  expect(existsSync(path.join(installed, 'package-lock.json'))).toBe(false);
+
+  const ctx = assembleModelContext('docker/model.Dockerfile', installed);
+  try {
+    expect(ctx.buildArgs).toEqual({ PACKAGE_DIR: 'node_modules/tropic-harness' });
+    expect(ctx.packages).toBe(installedClosure(PACKAGE_ROOT, MODEL_RUNTIME_PACKAGES).length);
+    const pkgInCtx = path.join(ctx.dir, 'node_modules', 'tropic-harness');
+    for (const f of ['dist/harness/cli/model-server.js', 'harness/model/default-config/tropic01-model.yml', 'package.json', 'node_modules/yaml/package.json']) expect(existsSync(path.join(pkgInCtx, f)), f).toBe(true);
+    // The nested yaml is the one Node finds from the package; the hoisted copy is not needed.
+    expect(existsSync(path.join(ctx.dir, 'node_modules', 'yaml'))).toBe(false);
+    for (const p of ['zod', 'commander', '@peculiar/x509', '@noble/curves']) expect(existsSync(path.join(ctx.dir, 'node_modules', p, 'package.json')), p).toBe(true);
+    for (const tool of ['typescript', 'playwright', '@playwright/test', 'allure', 'testcontainers', 'dockerode']) expect(existsSync(path.join(ctx.dir, 'node_modules', tool)), tool).toBe(false);
+    expect(readFileSync(path.join(ctx.dir, 'Dockerfile'), 'utf8')).toMatch(/ARG PACKAGE_DIR=\.\n[\s\S]*WORKDIR \/app\/\$\{PACKAGE_DIR\}/);
+    // What the container runs, run here from the context alone (nothing above it has node_modules).
+    const r = spawnSync(process.execPath, ['dist/harness/cli/model-server.js', 'dump-logging-cfg'], { cwd: pkgInCtx, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/handlers:/);
+  } finally {
+    ctx.dispose();
+  }
+  expect(existsSync(ctx.dir)).toBe(false);
+});
+
+test('the model image context names the missing package when a dependency is not installed', () => {
+  const installed = path.join(dir, 'node_modules', 'tropic-harness');
+  mkdirSync(path.join(installed, 'dist', 'harness', 'cli'), { recursive: true });
+  writeFileSync(path.join(installed, 'dist', 'harness', 'cli', 'model-server.js'), '');
+  writeFileSync(path.join(installed, 'package.json'), '{"name":"tropic-harness","version":"0.0.0"}');
+  expect(() => assembleModelContext('docker/model.Dockerfile', installed)).toThrow(/package commander \(needed by the model server\) is not installed where Node finds it from .*node_modules\/tropic-harness/);
 });

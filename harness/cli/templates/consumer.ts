@@ -89,9 +89,17 @@ export function consumerReadme(i: ConsumerTemplateInput): string {
 TROPIC01 specs run with [tropic-harness](https://www.npmjs.com/package/tropic-harness) on @playwright/test.
 
 \`\`\`bash
-npm install                 # first time (writes package-lock.json); afterwards: npm ci
+npm ci                      # installs exactly what package-lock.json pins (commit the lock; CI runs the same)
 npx playwright test         # ./specs on TROPIC_TARGET (default: the embedded model)
 npx tropic-harness report   # Allure report from reports/allure-results into reports/allure-report
+\`\`\`
+
+No package-lock.json yet (\`tropic-harness init --no-lock\`, or init could not reach the npm
+registry)? Resolve it once with \`npm install\` and commit it:
+
+\`\`\`bash
+npm install                 # resolves the dependencies, writes package-lock.json
+npx playwright test
 \`\`\`
 
 Configuration: copy \`.env.example\` to \`.env\` and edit (\`npx tropic-harness config\` prints the
