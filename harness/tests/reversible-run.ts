@@ -22,6 +22,10 @@ export interface NestedResult {
   status: string;
   error?: string;
   annotations: { type: string; description?: string }[];
+  /** The Playwright worker that ran the test's last attempt. */
+  workerIndex?: number;
+  /** Allure labels the test set at run time (e.g. `rig`, `chip_serial`), from its Allure metadata attachments. */
+  labels: { name: string; value: string }[];
 }
 
 export interface NestedRun {
@@ -30,7 +34,19 @@ export interface NestedRun {
   stderr: string;
 }
 
-type JsonResult = { status: string; errors?: { message?: string }[]; error?: { message?: string }; annotations?: { type: string; description?: string }[] };
+type JsonAttachment = { name: string; contentType: string; body?: string };
+type JsonResult = { status: string; workerIndex?: number; errors?: { message?: string }[]; error?: { message?: string }; annotations?: { type: string; description?: string }[]; attachments?: JsonAttachment[] };
+
+/** allure-playwright's run-time messages travel as test attachments; the labels are in their `metadata`. */
+function allureLabels(attachments: JsonAttachment[] = []): { name: string; value: string }[] {
+  const labels: { name: string; value: string }[] = [];
+  for (const a of attachments) {
+    if (a.contentType !== 'application/vnd.allure.message+json' || !a.body) continue;
+    const m = JSON.parse(Buffer.from(a.body, 'base64').toString('utf8')) as { type?: string; data?: { labels?: { name: string; value: string }[] } };
+    if (m.type === 'metadata') labels.push(...(m.data?.labels ?? []));
+  }
+  return labels;
+}
 type JsonSpec = { title: string; file: string; tags?: string[]; tests: { projectName?: string; annotations?: { type: string; description?: string }[]; results: JsonResult[] }[] };
 type JsonSuite = { title?: string; suites?: JsonSuite[]; specs?: JsonSpec[] };
 
@@ -47,6 +63,8 @@ function flatten(suite: JsonSuite, out: NestedResult[], parents: string[]): void
         status: r.status,
         error: r.errors?.map((e) => e.message ?? '').join('\n') || r.error?.message,
         annotations: [...(t.annotations ?? []), ...(r.annotations ?? [])],
+        workerIndex: r.workerIndex,
+        labels: allureLabels(r.attachments),
       });
     }
   }
