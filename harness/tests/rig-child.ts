@@ -5,7 +5,8 @@
  * Needs `npm run build` (the child runs dist/).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { expect } from '@playwright/test';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../paths.js';
 import { TargetError } from '../errors.js';
@@ -80,4 +81,17 @@ export function processesMentioning(needle: string): { pid: number; cmdline: str
     if (cmdline.includes(needle) && Number(entry) !== process.pid) found.push({ pid: Number(entry), cmdline });
   }
   return found;
+}
+
+/**
+ * Stops the children (last started first), removes the test's folder, and checks softly that no
+ * process mentioning that folder and no pty link the emulator made is left behind.
+ */
+export async function stopAndExpectNothingLeft(children: CliChild[], dir: string, ptyDir: string): Promise<void> {
+  for (const c of [...children].reverse()) await c.stop();
+  const left = processesMentioning(dir);
+  const ptyLeft = ['devkit', 'emulator'].filter((n) => existsSync(path.join(ptyDir, n)));
+  rmSync(dir, { recursive: true, force: true });
+  expect.soft(left.map((p) => p.cmdline), 'processes left running').toEqual([]);
+  expect.soft(ptyLeft, 'pty links left behind').toEqual([]);
 }

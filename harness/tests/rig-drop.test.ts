@@ -8,12 +8,12 @@
  * Needs `npm run build` (the children run dist/).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test, expect } from '@playwright/test';
 import { PROJECT_ROOT } from '../paths.js';
-import { portIn, processesMentioning, startCli, type CliChild } from './rig-child.js';
+import { portIn, startCli, stopAndExpectNothingLeft, type CliChild } from './rig-child.js';
 
 interface AllureResult {
   name: string;
@@ -111,11 +111,7 @@ test('a rig dropped mid-run (rig serve killed): the test that met it fails with 
 
     expect(await emulator.stop(), 'the emulator outlives the bridge and stops cleanly').toBe(0);
   } finally {
-    for (const c of children.reverse()) await c.stop();
-    const left = processesMentioning(dir);
-    const ptyLeft = ['devkit', 'emulator'].filter((n) => existsSync(path.join(ptyDir, n)));
-    rmSync(dir, { recursive: true, force: true });
-    expect.soft(left.map((p) => p.cmdline), 'processes left running').toEqual([]);
-    expect.soft(ptyLeft, 'pty links left behind').toEqual([]);
+    // Nothing left: no emulator, bridge or socat mentioning this test's folder, no pty links.
+    await stopAndExpectNothingLeft(children, dir, ptyDir);
   }
 });

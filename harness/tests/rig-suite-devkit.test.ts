@@ -6,12 +6,12 @@
  * stated reason), the frames really went through the bridge, and nothing is left running.
  * Needs `npm run build` (the children run dist/).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test, expect } from '@playwright/test';
 import { runPlaywright, type NestedResult } from './reversible-run.js';
-import { portIn, processesMentioning, startCli, type CliChild } from './rig-child.js';
+import { portIn, startCli, stopAndExpectNothingLeft, type CliChild } from './rig-child.js';
 
 const specsOnly = (rs: NestedResult[]): NestedResult[] => rs.filter((r) => r.file.startsWith('specs/') || r.file.includes('/specs/'));
 const firstLine = (s?: string): string => (s ?? '').split('\n')[0];
@@ -70,13 +70,8 @@ for (const firmware of ['legacy', 'proto'] as const) {
       expect(stats.devkitOpens, 'the DevKit was opened once: never lost during the run').toBe(1);
       expect(await emulator.stop(), `rig emulate exit; stderr:\n${emulator.stderr().slice(-2000)}`).toBe(0);
     } finally {
-      for (const c of children.reverse()) await c.stop();
       // Nothing left: no emulator, bridge or socat mentioning this test's folder, no pty links.
-      const left = processesMentioning(dir);
-      const ptyLeft = ['devkit', 'emulator'].filter((n) => existsSync(path.join(ptyDir, n)));
-      rmSync(dir, { recursive: true, force: true });
-      expect.soft(left.map((p) => p.cmdline), 'processes left running').toEqual([]);
-      expect.soft(ptyLeft, 'pty links left behind').toEqual([]);
+      await stopAndExpectNothingLeft(children, dir, ptyDir);
     }
   });
 }
