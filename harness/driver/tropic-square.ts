@@ -5,6 +5,7 @@
  * length/CRC, arbitrary L3 plaintext, injected randomness) serves edge-case specs.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { p256 } from '@noble/curves/p256';
 import { concat } from '../bytes.js';
 import { L2StatusError, L3ResultError, ProtocolError, SessionError, TargetError } from '../errors.js';
 import { CERT_BLOCK_SIZE, CERT_BLOCKS, GET_INFO_OBJECT, L2_MAX_DATA, L2_REQ, L2_STATUS, SLEEP_KIND, STARTUP_ID, requestName, statusName, type L2Response, type RawFrameOptions } from '../protocol/l2.js';
@@ -414,7 +415,10 @@ export class TropicSquare {
   }
   /** Stores a private key; the key is never put in a step or an error. */
   async eccKeyStore(slot: number, curve: CurveName, privateKey: Uint8Array): Promise<void> {
-    return this.command('eccKeyStore', { slot, curve }, encode.eccKeyStore(slot, curve, privateKey), () => undefined);
+    // The key never reaches the step's arguments (they go to frame logs); that a P-256 key is no
+    // valid scalar (zero, or not below the group order) does, so a replay can send such a key too.
+    const invalid = curve === 'P256' && privateKey.length === 32 && !validP256Scalar(privateKey);
+    return this.command('eccKeyStore', { slot, curve, ...(invalid ? { key: 'invalid' } : {}) }, encode.eccKeyStore(slot, curve, privateKey), () => undefined);
   }
   async eccKeyRead(slot: number): Promise<EccKeyInfo> {
     return this.command('eccKeyRead', { slot }, encode.eccKeyRead(slot), decode.eccKeyRead);
@@ -490,3 +494,9 @@ export class TropicSquare {
 }
 
 const hexAddr = (a: number): string => `0x${a.toString(16)}`;
+
+/** Is a 32-byte big-endian P-256 private key a scalar in [1, n-1]? */
+function validP256Scalar(k: Uint8Array): boolean {
+  const v = BigInt(`0x${Buffer.from(k).toString('hex')}`);
+  return v >= 1n && v < p256.CURVE.n;
+}

@@ -82,7 +82,7 @@ export function generateSpec(ops: Operation[], meta: SpecMeta): string {
       session = result === 'OK';
     } else if ((SESSION_ENDING.has(op.method) && result === 'OK') || result === 'NO_SESSION' || result === 'TAG_ERR' || result === 'error:TH_RESULT_TAG') session = false;
   }
-  const helpers = ['filler', 'STAND_IN_PRIVATE_KEY'].filter((h) => body.some((l) => !l.startsWith('//') && l.includes(h)));
+  const helpers = ['filler', 'STAND_IN_PRIVATE_KEY', 'STAND_IN_INVALID_P256_KEY'].filter((h) => body.some((l) => !l.startsWith('//') && l.includes(h)));
   const kind = ops.some((o) => IRREVERSIBLE_METHODS.has(o.method)) ? 'irreversible' : 'reversible';
   const reference = `regression from frame log ${meta.sourceLog}${meta.note ? ` (${meta.note})` : ''}`;
   const fixtures = usesKey ? '{ tropic, pairingKey }' : '{ tropic }';

@@ -39,6 +39,8 @@ export const SESSION_ENDING = new Set<string>(['abortSecureSession', 'sleep', 'r
 export const filler = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 7 + 1) & 0xff);
 /** A valid P-256 scalar and Ed25519 seed; a stand-in for the key a log never holds. */
 export const STAND_IN_PRIVATE_KEY = Uint8Array.from({ length: 32 }, (_, i) => i + 1);
+/** A stand-in for a P-256 key the log marks invalid (`key: 'invalid'`): zero is no scalar. */
+export const STAND_IN_INVALID_P256_KEY = new Uint8Array(32);
 
 const num = (v: unknown, what: string): number => {
   const n = typeof v === 'string' ? Number(v) : v;
@@ -64,7 +66,10 @@ export function callOf(op: Operation): { run: (d: TropicSquare, pairingKey: Uint
     case 'ping': return { run: (d) => d.ping(filler(n('length'))), code: c(`filler(${n('length')})`) };
     case 'random': return { run: (d) => d.random(n('count')), code: c(`${n('count')}`) };
     case 'eccKeyGenerate': return { run: (d) => d.eccKeyGenerate(n('slot'), curve()), code: c(`${n('slot')}, '${curve()}'`) };
-    case 'eccKeyStore': return { run: (d) => d.eccKeyStore(n('slot'), curve(), STAND_IN_PRIVATE_KEY), code: c(`${n('slot')}, '${curve()}', STAND_IN_PRIVATE_KEY`) };
+    case 'eccKeyStore': {
+      const key = a.key === 'invalid' ? 'STAND_IN_INVALID_P256_KEY' : 'STAND_IN_PRIVATE_KEY';
+      return { run: (d) => d.eccKeyStore(n('slot'), curve(), a.key === 'invalid' ? STAND_IN_INVALID_P256_KEY : STAND_IN_PRIVATE_KEY), code: c(`${n('slot')}, '${curve()}', ${key}`) };
+    }
     case 'eccKeyRead': case 'eccKeyErase': case 'memDataRead': case 'memDataErase': case 'pairingKeyRead': case 'pairingKeyInvalidate': {
       const m = op.method;
       return { run: (d) => d[m](n('slot')), code: c(`${n('slot')}`) };

@@ -21,7 +21,8 @@ import { deriveSeeds, seededRandom } from '../framelog/seeds.js';
 import { TcpTransport } from '../transport/tcp-transport.js';
 import { ModelServer } from '../model/server.js';
 import { TAG } from '../protocol/tagged-frame.js';
-import { PAIRING_KEY, SAMPLE_OPS, cli, record, tmpDir } from './framelog-helpers.js';
+import { PAIRING_KEY, SAMPLE_OPS, cli, op, record, tmpDir } from './framelog-helpers.js';
+import { generateSpec } from '../framelog/codegen.js';
 
 test('a recorded log has a v2 header with seeds, per-exchange records naming their driver step, and L3 annotations with public arguments', async () => {
   const { log, outcomes } = await record('header');
@@ -165,6 +166,26 @@ test('semantic replay re-runs the recorded operations with a new session and rep
   const edited = ops.map((o, i) => (i === 4 ? { ...o, expect: { result: 'OK' } } : o));
   const diff = await run(edited);
   expect(diff.diverged).toEqual([expect.objectContaining({ index: 4, actual: expect.objectContaining({ result: 'INVALID_KEY' }) })]);
+});
+
+test('a P-256 key that is no valid scalar is recorded as such (never its bytes), so semantic replay and codegen send an invalid key too', async () => {
+  const ops = [op('l2', 'startSecureSession', { slot: 0 }), op('l3', 'eccKeyStore', { slot: 4, curve: 'P256', key: 'invalid' }), op('l3', 'eccKeyStore', { slot: 5, curve: 'P256' }), op('l3', 'eccKeyErase', { slot: 5 })];
+  const { log, outcomes } = await record('invalid-key', ops);
+  expect(outcomes.map((o) => o.result)).toEqual(['OK', 'FAIL', 'OK', 'OK']);
+  const recorded = operationsFromAnnotations(log.annotations);
+  expect(recorded.map((o) => o.args.key)).toEqual([undefined, 'invalid', undefined, undefined]);
+  const t = await openReplayTarget('embedded');
+  try {
+    const r = await semanticReplay(recorded, t.transport, { pairingKey: PAIRING_KEY });
+    expect(r.diverged).toEqual([]);
+    expect(r.matched).toBe(ops.length);
+  } finally {
+    await t.close();
+  }
+  const spec = generateSpec(recorded, { title: 'invalid key', sourceLog: 'invalid-key.jsonl' });
+  expect(spec).toContain("eccKeyStore(4, 'P256', STAND_IN_INVALID_P256_KEY)");
+  expect(spec).toContain("eccKeyStore(5, 'P256', STAND_IN_PRIVATE_KEY)");
+  expect(spec).toMatch(/import \{[^}]*STAND_IN_INVALID_P256_KEY[^}]*\} from/);
 });
 
 test('CLI: decode and exact replay of a recorded log; replay exits 0 on a match and 1 on a divergence', async () => {
