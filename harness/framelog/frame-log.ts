@@ -60,8 +60,19 @@ export interface SessionKeysAnnotation {
   kRes: string;
 }
 
-/** An annotation line: a driver annotation, or (with secrets on) a recorded secret or session keys; `seq` is the next exchange's. */
-export type FrameLogAnnotation = { seq: number } & (DriverAnnotation | { kind: 'secret'; what: string; hex: string } | SessionKeysAnnotation);
+/**
+ * A fault the test injected: through a chaos proxy (`via: 'chaos'`, whose link's traffic is not in
+ * this log) or inside the model (`via: 'model'`). Such a log does not replay exactly on a clean model.
+ */
+export interface FaultAnnotation {
+  kind: 'fault';
+  via: 'chaos' | 'model';
+  /** The faults as the test asked for them (chaos proxy faults, or a ModelFaults.set input). */
+  faults: Record<string, unknown>;
+}
+
+/** An annotation line: a driver annotation, a fault record, or (with secrets on) a recorded secret or session keys; `seq` is the next exchange's. */
+export type FrameLogAnnotation = { seq: number } & (DriverAnnotation | { kind: 'secret'; what: string; hex: string } | SessionKeysAnnotation | FaultAnnotation);
 
 export interface ParsedFrameLog {
   version: number;
@@ -142,6 +153,13 @@ export class FrameRecorder {
     this.annotations.push(line);
     this.writeLine({ ann: line.kind, ...line });
   };
+
+  /** Records a fault the test injected (always: it says why the log cannot replay exactly on a clean model). */
+  recordFault(via: FaultAnnotation['via'], faults: Record<string, unknown>): void {
+    const line: FrameLogAnnotation = { seq: this.transport?.sequence ?? this.entries.length, kind: 'fault', via, faults: JSON.parse(JSON.stringify(faults)) as Record<string, unknown> };
+    this.annotations.push(line);
+    this.writeLine({ ann: line.kind, ...line });
+  }
 
   /** Records a host secret only when the header says secrets are recorded (never the pairing key). */
   recordSecret(what: string, bytes: Uint8Array): void {
@@ -224,7 +242,8 @@ function annotationProblem(o: Record<string, unknown>): string | undefined {
     case 'l3-result': return str('command') && isByte(o.result) && str('resultName') && Number.isSafeInteger(o.length) ? undefined : 'string "command", "resultName", byte "result", integer "length"';
     case 'secret': return str('what') && typeof o.hex === 'string' && HEX.test(o.hex) ? undefined : 'string "what" and hex "hex"';
     case 'session-keys': return Number.isSafeInteger(o.slot) && KEY_HEX.test(String(o.kCmd)) && KEY_HEX.test(String(o.kRes)) ? undefined : 'integer "slot" and 32-byte hex "kCmd", "kRes"';
-    default: return 'one of step-start, step-end, l3-command, l3-result, secret, session-keys';
+    case 'fault': return (o.via === 'chaos' || o.via === 'model') && obj('faults') && o.faults !== undefined ? undefined : '"via" chaos or model and object "faults"';
+    default: return 'one of step-start, step-end, l3-command, l3-result, secret, session-keys, fault';
   }
 }
 

@@ -122,10 +122,15 @@ export class ModelServer {
     return this;
   }
 
-  /** Rebuild the chip from its configuration (what RESET_TARGET does); faults stay as they are. */
-  resetChip(reason: string): void {
+  /**
+   * Rebuild the chip from its configuration (what RESET_TARGET does); faults stay as they are, and
+   * so does a random source given to the chip (a seeded one: a frame log with RESET_TARGET replays).
+   */
+  resetChip(reason: string, keepRandom = true): void {
     this.saveState();
+    const random = keepRandom && Object.hasOwn(this.chip, 'random') ? this.chip.random : undefined;
     this.chip = new TropicModel(this.config, this.log, this.faults);
+    if (random) this.chip.random = random;
     this.stats.resets++;
     this.log('info', `chip rebuilt from its configuration (${reason})`);
   }
@@ -133,7 +138,7 @@ export class ModelServer {
   /** A fresh chip for a new test: rebuilt, with only the configured faults. */
   freshChip(reason: string): void {
     this.faults.restore();
-    this.resetChip(reason);
+    this.resetChip(reason, false);
   }
 
   /** True once writing the chip's state to `configOut` failed (the CLI then exits non-zero). */
