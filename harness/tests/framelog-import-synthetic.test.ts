@@ -165,6 +165,15 @@ test('two connections are listed and selected with --connection; without it, or 
   expect(thrown(() => importCapture(capture, { port: PORT, connection: 3 })).message).toContain('there is no connection 3');
 });
 
+test('a wrong --port names the ports the capture holds by their server side (where the SYN went), even when the client port is the lower one', () => {
+  // Both ends ephemeral, the client's port below the server's: a real capture of a test's model server.
+  const c = conversation({ clientPort: 20000 }).frames();
+  const e = thrown(() => importCapture(writePcap(c), { port: 7, file: 'low-client.pcap' }));
+  expect(e.code).toBe('TH_PCAP');
+  expect(e.message).toContain(`TCP ports seen: ${PORT} (`);
+  expect(e.message).not.toContain('20000 (');
+});
+
 test('a segment missing from the capture is reported as a hole; the entries before it are kept', () => {
   const frames = conversation({ segment: 50 }).frames();
   // The 300-byte SPI_SEND request (fourth exchange) is cut into segments; drop its second one.

@@ -118,6 +118,8 @@ export class ConnectionTracker {
   readonly connections: TcpConnection[] = [];
   /** Packets seen on other TCP ports, by port pair, to say what a capture holds when the port is wrong. */
   readonly otherPorts = new Map<number, number>();
+  /** The server port of each other port pair, learnt from its SYN. */
+  private readonly otherServerPorts = new Map<string, number>();
   private readonly open = new Map<string, TcpConnection>();
 
   constructor(readonly serverPort: number) {}
@@ -126,7 +128,12 @@ export class ConnectionTracker {
     const toServer = s.dstPort === this.serverPort;
     const fromServer = s.srcPort === this.serverPort;
     if (!toServer && !fromServer) {
-      const port = Math.min(s.srcPort, s.dstPort);
+      // Named by the server's port: the one a SYN went to (or a SYN-ACK came from). Both ends may be
+      // ephemeral ports, so the lower port is only the guess for a connection whose opening is not
+      // in the capture.
+      const pair = `${Math.min(s.srcPort, s.dstPort)}|${Math.max(s.srcPort, s.dstPort)}`;
+      if (s.flags.syn) this.otherServerPorts.set(pair, s.flags.ack ? s.srcPort : s.dstPort);
+      const port = this.otherServerPorts.get(pair) ?? Math.min(s.srcPort, s.dstPort);
       this.otherPorts.set(port, (this.otherPorts.get(port) ?? 0) + 1);
       return;
     }
