@@ -13,6 +13,7 @@
  * at a given exchange of a test. Faults change at run time (`setFaults`). Loopback only by default.
  */
 import net from 'node:net';
+import { retireSocket } from '../transport/connect-socket.js';
 import { TaggedFrameParser, encodeFrame, tagName } from '../protocol/tagged-frame.js';
 import { HarnessError } from '../errors.js';
 
@@ -121,14 +122,8 @@ export class ChaosProxy {
     let held: Buffer[] = [];
     let mergeTimer: NodeJS.Timeout | undefined;
     let chain: Promise<void> = Promise.resolve();
-    // The target side is always closed gracefully (FIN, then read until the target closes), never
-    // destroyed while a reply may be in flight: a reply written into a closed socket draws an RST,
-    // and ts-tvl 2.2 dies on ECONNRESET (known finding ts-tvl-dies-on-connection-reset). Bounded.
-    const closeUpstream = () => {
-      if (upstream.destroyed) return;
-      upstream.end();
-      setTimeout(() => upstream.destroy(), 5_000).unref();
-    };
+    // The target side is always retired (FIN, drained), never destroyed while a reply may be in flight.
+    const closeUpstream = () => retireSocket(upstream, 5_000);
     const closeBoth = () => {
       client.destroy();
       closeUpstream();

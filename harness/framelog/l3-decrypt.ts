@@ -12,7 +12,7 @@
 import { fromHex } from '../bytes.js';
 import { classifyL3 } from '../driver/operations.js';
 import { L3_CMD, commandName, resultName } from '../protocol/l3.js';
-import { TAG_LEN, aesGcmDecrypt, nonceBytes } from '../protocol/session.js';
+import { L3PacketAssembler, aesGcmDecrypt, nonceBytes } from '../protocol/session.js';
 import type { SessionKeysAnnotation } from './frame-log.js';
 
 /** How many nonces past the expected one are tried before a packet is called undecryptable. */
@@ -43,29 +43,14 @@ export type DecryptedL3 =
   | { kind: 'result'; result: number; name: string; length: number; command?: string; nonce: number }
   | { kind: 'undecryptable'; direction: 'command' | 'result'; nonce: number };
 
-class PacketAssembler {
-  private parts: Uint8Array[] = [];
-
-  /** Adds a chunk; returns the whole packet once SIZE says it is complete. */
-  push(chunk: Uint8Array): Uint8Array | undefined {
-    this.parts.push(chunk);
-    const all = Buffer.concat(this.parts);
-    if (all.length < 2) return undefined;
-    const size = all[0] | (all[1] << 8);
-    if (all.length < size + 2 + TAG_LEN) return undefined;
-    this.parts = [];
-    return all.subarray(0, size + 2 + TAG_LEN);
-  }
-}
-
 export class L3Decryptor {
   readonly slot: number;
   private readonly kCmd: Uint8Array;
   private readonly kRes: Uint8Array;
   private cmdNonce = 0;
   private resNonce = 0;
-  private readonly commands = new PacketAssembler();
-  private readonly results = new PacketAssembler();
+  private readonly commands = new L3PacketAssembler();
+  private readonly results = new L3PacketAssembler();
   private lastCommand?: string;
 
   constructor(keys: Pick<SessionKeysAnnotation, 'slot' | 'kCmd' | 'kRes'>) {
@@ -76,9 +61,9 @@ export class L3Decryptor {
 
   /** The data of one Encrypted_Cmd request frame; the decrypted command once its packet is complete. */
   commandChunk(data: Uint8Array): DecryptedL3 | undefined {
-    const packet = this.commands.push(data);
-    if (!packet) return undefined;
-    const opened = this.open(this.kCmd, this.cmdNonce, packet);
+    const whole = this.commands.push(data);
+    if (!whole) return undefined;
+    const opened = this.open(this.kCmd, this.cmdNonce, whole.packet);
     if (!opened) {
       this.lastCommand = undefined;
       return { kind: 'undecryptable', direction: 'command', nonce: this.cmdNonce++ };
@@ -91,9 +76,9 @@ export class L3Decryptor {
 
   /** The data of one RES_CONT/RES_OK response frame; the decrypted result once its packet is complete. */
   resultChunk(data: Uint8Array): DecryptedL3 | undefined {
-    const packet = this.results.push(data);
-    if (!packet) return undefined;
-    const opened = this.open(this.kRes, this.resNonce, packet);
+    const whole = this.results.push(data);
+    if (!whole) return undefined;
+    const opened = this.open(this.kRes, this.resNonce, whole.packet);
     if (!opened) return { kind: 'undecryptable', direction: 'result', nonce: this.resNonce++ };
     this.resNonce = opened.nonce + 1;
     const result = opened.plain[0] ?? 0;

@@ -6,10 +6,10 @@
  * table in l3/, the initial memories in partitions.ts.
  */
 import { randomBytes } from 'node:crypto';
-import { concat, readU16le, u32le } from '../bytes.js';
+import { concat, u32le } from '../bytes.js';
 import { L2_REQ, L2_REQ_LEN, L2_STATUS, encodeResponse, l2FrameCrcOk, requestName } from '../protocol/l2.js';
 import { LIMITS } from '../protocol/l3.js';
-import { SessionCipher, TAG_LEN, frameL3 } from '../protocol/session.js';
+import { L3PacketAssembler, SessionCipher, TAG_LEN, frameL3 } from '../protocol/session.js';
 import { REGISTER_BY_NAME } from '../protocol/config-objects.js';
 import { decodeFwVersion } from '../protocol/chip-id.js';
 import { ChipMemory, ConfigSpace } from './chip-state.js';
@@ -33,8 +33,7 @@ export class TropicModel implements RequestProcessor {
   readonly spi: SpiFsm;
   cipher?: SessionCipher;
   pairingSlot = -1;
-  private cmdTotal = 0;
-  private cmdChunks: Uint8Array[] = [];
+  private readonly cmdPacket = new L3PacketAssembler();
   private effective?: ConfigSpace;
   readonly stats = { requests: 0, commands: 0 };
 
@@ -75,8 +74,7 @@ export class TropicModel implements RequestProcessor {
   }
 
   resetCommandBuffer(): void {
-    this.cmdTotal = 0;
-    this.cmdChunks = [];
+    this.cmdPacket.reset();
   }
 
   /** Startup_Req: session, buffers and the effective configuration are gone; chip select is the host's. */
@@ -137,18 +135,10 @@ export class TropicModel implements RequestProcessor {
   /** Chunked Encrypted_Cmd_Req: gather the packet, decrypt, run the command, chunk the result. */
   encryptedCommand(chunk: Uint8Array): Uint8Array[] {
     if (this.config.activateEncryption && !this.cipher) return [encodeResponse(L2_STATUS.NO_SESSION)];
-    // SIZE may itself arrive split across chunks (L3_CHUNK is 1..252 bytes): gather 2 bytes first.
-    this.cmdChunks.push(chunk);
-    const have = this.cmdChunks.reduce((n, c) => n + c.length, 0);
-    if (this.cmdTotal === 0) {
-      if (have < 2) return [encodeResponse(L2_STATUS.REQ_CONT)];
-      this.cmdTotal = 2 + readU16le(concat(...this.cmdChunks)) + TAG_LEN;
-    }
-    if (have < this.cmdTotal) return [encodeResponse(L2_STATUS.REQ_CONT)];
-    if (have > this.cmdTotal) this.log('info', `L3 chunks carry ${have - this.cmdTotal} bytes beyond the packet; ignored`);
-    const packet = concat(...this.cmdChunks).subarray(0, this.cmdTotal);
-    this.resetCommandBuffer();
-    const sealed = packet.subarray(2);
+    const whole = this.cmdPacket.push(chunk);
+    if (!whole) return [encodeResponse(L2_STATUS.REQ_CONT)];
+    if (whole.extra > 0) this.log('info', `L3 chunks carry ${whole.extra} bytes beyond the packet; ignored`);
+    const sealed = whole.packet.subarray(2);
     let plain: Uint8Array | undefined;
     if (this.config.activateEncryption) {
       plain = this.cipher!.openCommand(sealed);

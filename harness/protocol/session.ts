@@ -191,3 +191,36 @@ export function frameL3(sealed: Uint8Array): Uint8Array {
   const size = sealed.length - TAG_LEN;
   return concat(Uint8Array.of(size & 0xff, size >>> 8), sealed);
 }
+
+/**
+ * Gathers one framed L3 packet (`frameL3`'s layout) from chunks of any size (User API 4.1: 1-252
+ * bytes each; SIZE itself may be split). The chip model reads commands with it, the frame-log
+ * decoder commands and results.
+ */
+export class L3PacketAssembler {
+  private parts: Uint8Array[] = [];
+  private have = 0;
+  private total = 0;
+
+  /** Adds a chunk; once SIZE says the packet is whole, returns it and how many bytes came beyond it. */
+  push(chunk: Uint8Array): { packet: Uint8Array; extra: number } | undefined {
+    this.parts.push(chunk);
+    this.have += chunk.length;
+    if (this.total === 0) {
+      if (this.have < 2) return undefined;
+      const head = concat(...this.parts);
+      this.total = 2 + (head[0] | (head[1] << 8)) + TAG_LEN;
+    }
+    if (this.have < this.total) return undefined;
+    const whole = { packet: concat(...this.parts).subarray(0, this.total), extra: this.have - this.total };
+    this.reset();
+    return whole;
+  }
+
+  /** Drops a partly gathered packet. */
+  reset(): void {
+    this.parts = [];
+    this.have = 0;
+    this.total = 0;
+  }
+}

@@ -17,6 +17,7 @@ import { LocalLeaseStore } from '../rig/pool/local-store.js';
 import { RedisLeaseStore } from '../rig/pool/redis-store.js';
 import { acquireAny } from '../rig/pool/lease-keeper.js';
 import type { LeaseStore } from '../rig/pool/lease-store.js';
+import { freePort } from './transport-loopback.js';
 
 const DIST_POOL = path.join(PROJECT_ROOT, 'dist', 'harness', 'rig', 'pool');
 const RIG = { name: 'bench-1', url: 'tcp://127.0.0.1:1', labels: { part: 'TR01-C2P-T101' } };
@@ -78,13 +79,6 @@ function startHolder(dir: string, kind: 'local' | 'redis', where: string, ttlMs:
   };
 }
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 async function startRedis(): Promise<{ url: string; stop: () => void }> {
   const which = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });

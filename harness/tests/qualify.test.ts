@@ -7,7 +7,6 @@ import 'reflect-metadata';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { webcrypto } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -20,19 +19,13 @@ import { LocalLeaseStore } from '../rig/pool/local-store.js';
 import { L3_DRIVER_COMMANDS, percentile, stats } from '../rig/qualify/latency.js';
 import { irreversibleGrep } from '../rig/qualify/qualify.js';
 import type { QualificationRecord } from '../rig/qualify/record.js';
+import { freePort } from './transport-loopback.js';
 
 const MAIN = path.join(PROJECT_ROOT, 'dist', 'harness', 'cli', 'main.js');
 const COMMANDS = path.join(PROJECT_ROOT, 'dist', 'harness', 'cli', 'rig-pool-commands.js');
 const GREP = 'Ping with empty data|invalidating an empty slot';
 const IRREVERSIBLE_TITLE = 'invalidating an empty slot answers FAIL';
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

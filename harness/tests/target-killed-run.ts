@@ -7,7 +7,6 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from '@playwright/test';
@@ -45,13 +44,6 @@ export interface ChildRun {
 }
 
 /** A free loopback port (the listener is closed again; the child run takes it). */
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** A private workspace with planted files; `@root` in their text is replaced by the project's folder. */
 export function plantWorkspace(prefix: string, files: Record<string, string>): string {

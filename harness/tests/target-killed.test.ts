@@ -15,7 +15,8 @@ import path from 'node:path';
 import { test, expect } from '@playwright/test';
 import { PROJECT_ROOT } from '../paths.js';
 import { groupAlive } from '../targets/tvl-process.js';
-import { expectAttachments, expectResultsComplete, freePort, harnessConfigFile, plantWorkspace, removeWorkspace, runChildPlaywright } from './target-killed-run.js';
+import { expectAttachments, expectResultsComplete, harnessConfigFile, plantWorkspace, removeWorkspace, runChildPlaywright } from './target-killed-run.js';
+import { freePort } from './transport-loopback.js';
 
 const MODEL_SERVER = `"${process.execPath}" "${path.join(PROJECT_ROOT, 'dist', 'harness', 'cli', 'model-server.js')}" tcp`;
 /** No process of the run is left: no live pid-file group, no model server on the run's port in `ps`. */

@@ -58,3 +58,12 @@ export async function loopbackServer(behaviour: Behaviour, tlsOptions?: tls.TlsO
     close: () => new Promise<void>((r) => (socks.forEach((s) => s.destroy()), srv.close(() => r()))),
   };
 }
+
+/** A loopback port free at the time of asking (for servers that must be told their port). */
+export async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}

@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { test, expect } from '@playwright/test';
@@ -13,6 +12,7 @@ import { startTvlProcess, stopAllTvlProcesses, groupAlive } from '../targets/tvl
 import { listeners } from '../targets/port-owner.js';
 import { TcpTransport } from '../transport/tcp-transport.js';
 import { PROJECT_ROOT, WORKSPACE_ROOT } from '../paths.js';
+import { freePort } from './transport-loopback.js';
 
 const MODEL_SERVER = path.join(PROJECT_ROOT, 'dist', 'harness', 'cli', 'model-server.js');
 let dir: string;
@@ -26,13 +26,6 @@ test.afterEach(async () => {
 });
 
 /** An ephemeral port that is free now. */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** A script that runs the model server as its child (no exec): a group of two processes. */
 function wrapperScript(): string {

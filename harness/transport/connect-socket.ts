@@ -70,3 +70,15 @@ export function connectSocket(address: string, port: number, timeoutMs: number, 
     });
   });
 }
+
+/**
+ * Leave a connection with a FIN, reading (and dropping) whatever still arrives until the peer
+ * closes, bounded by `boundMs`: destroying it while a reply is in flight makes the kernel answer
+ * that reply with an RST, and ts-tvl 2.2 dies on ECONNRESET (known finding
+ * ts-tvl-dies-on-connection-reset).
+ */
+export function retireSocket(sock: net.Socket, boundMs = 2_000): void {
+  if (sock.destroyed) return;
+  sock.end();
+  setTimeout(() => sock.destroy(), boundMs).unref();
+}

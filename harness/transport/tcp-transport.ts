@@ -22,7 +22,7 @@ import net from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { TransportError, TimeoutError, ProtocolError, type ErrorCode } from '../errors.js';
 import { DEFAULT_MAX_PAYLOAD, TAG, TaggedFrameParser, encodeFrame, tagName, type TaggedFrame } from '../protocol/tagged-frame.js';
-import { connectSocket, isTlsError, ConnectFailure, type StreamSocket, type TlsOptions } from './connect-socket.js';
+import { connectSocket, isTlsError, retireSocket, ConnectFailure, type StreamSocket, type TlsOptions } from './connect-socket.js';
 import type { ExchangeRecord } from './l1-transport.js';
 import { TaggedL1Transport, checkReplyTag } from './tagged-l1-transport.js';
 
@@ -274,7 +274,7 @@ export class TcpTransport extends TaggedL1Transport {
     this.fail(new TransportError(`link ended: ${reason}; later exchanges on this connection cannot be matched to their replies`, 'TH_TCP_LINK_LOST', { cause }));
     this.inbox = [];
     this.outbox = [];
-    if (sock) retire(sock);
+    if (sock) retireSocket(sock); // its listeners ignore it (`this.socket !== sock`)
     if (announce && !this.closed) this.setState('degraded', reason);
   }
 
@@ -401,7 +401,7 @@ export class TcpTransport extends TaggedL1Transport {
         const linkDown = e instanceof TransportError && LINK_DOWN_CODES.includes(e.code);
         if (!linkDown || !this.options.reconnect || attempt > 0 || this.closed) throw e;
         this.reconnects++;
-        if (this.socket) retire(this.socket);
+        if (this.socket) retireSocket(this.socket);
         this.socket = undefined;
         await this.open();
       }
@@ -454,16 +454,4 @@ export class TcpTransport extends TaggedL1Transport {
 /** `addr:port`, with IPv6 addresses in brackets. */
 function endpoint(address: string | undefined, port: number | undefined): string {
   return net.isIPv6(address ?? '') ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
-/**
- * Leave a connection we gave up on with a FIN, reading (and dropping) whatever still arrives until
- * the peer closes, bounded: destroying it while a late reply is in flight makes the kernel answer
- * that reply with an RST, and ts-tvl 2.2 dies on ECONNRESET (known finding
- * ts-tvl-dies-on-connection-reset). Its listeners ignore it (`this.socket !== sock`).
- */
-function retire(sock: StreamSocket): void {
-  if (sock.destroyed) return;
-  sock.end();
-  setTimeout(() => sock.destroy(), 2_000).unref();
 }
