@@ -80,7 +80,7 @@ export const ENV_SPEC = {
   TROPIC_CONNECT_TIMEOUT_MS: { schema: int(1, 600_000).default(2000), doc: 'per-address TCP connect timeout (ms)', example: '2000' },
   TROPIC_IO_TIMEOUT_MS: { schema: int(1, 600_000).default(5000), doc: 'bound on one tagged-message reply (ms)', example: '5000' },
   TROPIC_RESPONSE_TIMEOUT_MS: { schema: int(1, 600_000).default(10_000), doc: 'bound on polling one L2 response (ms)', example: '10000' },
-  TROPIC_POLL_DELAY_MS: { schema: int(0, 10_000).default(0), doc: 'WAIT between Get_Response polls (ms); raise for real chips', example: '0' },
+  TROPIC_POLL_DELAY_MS: { schema: int(0, 10_000).default(0), doc: 'WAIT between Get_Response polls (ms); 0 suits the models; for real chips use what libtropic waits, 25 ms (LT_L1_READ_RETRY_DELAY, up to 50 polls)', example: '0' },
   TROPIC_TEST_TIMEOUT_MS: { schema: int(1000, 3_600_000).default(60_000), doc: 'Playwright per-test timeout (ms)', example: '60000' },
   TROPIC_PIPELINE: {
     schema: bool.optional(),
