@@ -2,6 +2,17 @@
  * L1/L2 link: writes request frames in one chip-select window and polls for responses with
  * Get_Response (0xAA), honouring CHIP_STATUS (READY/ALARM) and STATUS=NO_RESP, within a bounded
  * number of polls and a time budget.
+ *
+ * Speculative polls: on a pipelining transport (a target that frames its input and answers in
+ * order) the first Get_Response window of a request is written together with the request window,
+ * and the driver may ask for more ahead (`prefetch`: the L3 result after the last command chunk,
+ * the remaining result chunks once their count is known). Each poll's reply is still interpreted
+ * in wire order by `receive()`, exactly as if it had been sent after the previous reply: a poll
+ * answered "not ready" or NO_RESP is simply the next poll. So the exchanges are the ones a serial
+ * host makes, but a request and its response cost one round trip instead of two, and an L3
+ * command one instead of three. A poll issued ahead and never needed (the command failed before
+ * its result) is read and dropped before the next window, as a chip drops an unread response when
+ * a new request arrives; `droppedPolls` counts them.
  */
 import { concat } from '../bytes.js';
 import { ProtocolError, TimeoutError } from '../errors.js';
@@ -32,13 +43,49 @@ export class L2Link {
   lastChipStatus = 0;
   /** Polls that answered not-ready or NO_RESP (busy emulation shows up here). */
   busyPolls = 0;
+  /** Polls issued ahead that were not needed (read and dropped before the next window). */
+  droppedPolls = 0;
+  /** Get_Response windows already written whose replies `receive()` has not consumed, in wire order. */
+  private prefetched: Promise<Uint8Array>[] = [];
 
   constructor(readonly transport: L1Transport, poll: PollOptions = {}) {
     this.poll = { maxPolls: 200, pollDelayMs: 0, responseTimeoutMs: 10_000, readMode: 'single', ...poll };
   }
 
+  /** Whether polls may be issued ahead: a pipelining transport, and whole-frame reads. */
+  get speculative(): boolean {
+    return this.transport.pipelined === true && this.poll.readMode === 'single';
+  }
+
+  /**
+   * Write `count` Get_Response windows now, ahead of the replies they follow; `receive()` consumes
+   * them in order before polling again. A no-op unless `speculative`.
+   */
+  prefetch(count: number): void {
+    if (!this.speculative) return;
+    for (let i = 0; i < count; i++) {
+      const p = this.window(getResponseWindow());
+      p.catch(() => undefined); // its error is seen by whoever consumes it, or dropped with it
+      this.prefetched.push(p);
+    }
+  }
+
+  /** Read and drop polls issued ahead that nobody consumed, before anything else is written. */
+  private async dropPrefetched(): Promise<void> {
+    while (this.prefetched.length) {
+      const p = this.prefetched.shift()!;
+      this.droppedPolls++;
+      try {
+        this.lastChipStatus = (await p)[0] ?? this.lastChipStatus;
+      } catch {
+        /* the link's error reaches the next exchange */
+      }
+    }
+  }
+
   /** Send raw bytes in one chip-select window; returns the bytes clocked back (first is CHIP_STATUS). */
   async writeRaw(bytes: Uint8Array): Promise<Uint8Array> {
+    if (this.prefetched.length) await this.dropPrefetched();
     const back = await this.window(bytes);
     this.lastChipStatus = back[0] ?? 0;
     return back;
@@ -58,6 +105,22 @@ export class L2Link {
     await this.writeRaw(encodeRequest(id, data, opts));
   }
 
+  /**
+   * Send a request and poll for its response. `pollsAhead`: extra Get_Response windows written
+   * with it on a pipelining transport (e.g. 1 for the L3 result after the last command chunk).
+   */
+  async request(id: number, data?: Uint8Array, opts?: RawFrameOptions, pollsAhead = 0): Promise<L2Response> {
+    if (!this.speculative) {
+      await this.sendRequest(id, data, opts);
+      return this.receive();
+    }
+    if (this.prefetched.length) await this.dropPrefetched();
+    const sent = this.window(encodeRequest(id, data, opts));
+    this.prefetch(1 + pollsAhead);
+    this.lastChipStatus = (await sent)[0] ?? 0;
+    return this.receive();
+  }
+
   /** Poll for the next L2 response frame; returns it whatever its STATUS (except NO_RESP). */
   async receive(): Promise<L2Response> {
     const started = performance.now();
@@ -66,12 +129,11 @@ export class L2Link {
     let notReady = 0;
     let noResp = 0;
     while (polls < this.poll.maxPolls && performance.now() <= deadline) {
-      if (polls > 0 && this.poll.pollDelayMs > 0) await this.transport.wait(this.poll.pollDelayMs);
+      const ahead = this.prefetched.shift();
+      if (!ahead && polls > 0 && this.poll.pollDelayMs > 0) await this.transport.wait(this.poll.pollDelayMs);
       polls++;
-      if (this.poll.readMode === 'single') {
-        const req = new Uint8Array(MAX_READ);
-        req[0] = L2_REQ.GET_RESPONSE;
-        const back = await this.window(req);
+      if (ahead || this.poll.readMode === 'single') {
+        const back = await (ahead ?? this.window(getResponseWindow()));
         if (!this.chipReady(back[0])) {
           notReady++;
           this.busyPolls++;
@@ -121,8 +183,11 @@ export class L2Link {
     return cs.ready;
   }
 
-  async request(id: number, data?: Uint8Array, opts?: RawFrameOptions): Promise<L2Response> {
-    await this.sendRequest(id, data, opts);
-    return this.receive();
-  }
+}
+
+/** One Get_Response window: the request byte, then filler clocking out a maximum-size frame. */
+function getResponseWindow(): Uint8Array {
+  const req = new Uint8Array(MAX_READ);
+  req[0] = L2_REQ.GET_RESPONSE;
+  return req;
 }

@@ -82,6 +82,20 @@ export interface Signature {
   s: Uint8Array;
 }
 
+/**
+ * Result chunks still to come after a first RES_CONT chunk: its RES_SIZE (little-endian u16) gives
+ * the packet's length (RES_SIZE || ciphertext || tag), and the chip sends every chunk but the last
+ * at the first one's length (the model and ts-tvl cut results into 128-byte chunks). Bounded by
+ * what the largest result (Ping's: a result byte and 4096 data bytes) can need, so a corrupt
+ * RES_SIZE cannot make the link poll ahead without bound; a wrong guess only costs polls.
+ */
+function remainingResultChunks(first: Uint8Array): number {
+  const total = 2 + (first[0] | (first[1] << 8)) + TAG_LEN;
+  const left = Math.max(0, total - first.length);
+  const largest = 2 + 1 + LIMITS.PING_MAX + TAG_LEN;
+  return Math.min(Math.ceil(left / first.length), Math.ceil(largest / first.length));
+}
+
 export class TropicSquare {
   readonly link: L2Link;
   private readonly rng: RandomSource;
@@ -322,7 +336,8 @@ export class TropicSquare {
     for (let off = 0; off < packet.length; off += this.chunkSize) {
       const chunk = packet.subarray(off, Math.min(packet.length, off + this.chunkSize));
       const last = off + this.chunkSize >= packet.length;
-      const r = await this.link.request(L2_REQ.ENCRYPTED_CMD, chunk);
+      // After the last chunk the L3 result follows: on a pipelining link its first poll goes out now too.
+      const r = await this.link.request(L2_REQ.ENCRYPTED_CMD, chunk, undefined, last ? 1 : 0);
       out.push(r);
       const want = last ? L2_STATUS.REQ_OK : L2_STATUS.REQ_CONT;
       if (r.status !== want) {
@@ -341,6 +356,8 @@ export class TropicSquare {
       if (r.status === L2_STATUS.RES_CONT || r.status === L2_STATUS.RES_OK) parts.push(r.data);
       else throw new L2StatusError('ENCRYPTED_CMD', r.status, statusName(r.status), { frame: r.frame, expected: 'RES_CONT or RES_OK' });
       if (r.status === L2_STATUS.RES_OK) break;
+      // The first chunk's RES_SIZE says how many chunks follow: poll for them all at once (pipelining links).
+      if (parts.length === 1 && r.data.length >= 2) this.link.prefetch(remainingResultChunks(r.data));
     }
     return concat(...parts);
   }

@@ -28,4 +28,10 @@ export interface L1Transport {
   close(): Promise<void>;
   /** Called for every completed exchange (frame recording). */
   onExchange?: (rec: ExchangeRecord) => void;
+  /**
+   * True when messages issued together are written together and answered in order (a target that
+   * frames its input): the link may then issue Get_Response polls before the request's own reply
+   * is back (harness/driver/l2-link.ts). Unset: one message at a time.
+   */
+  readonly pipelined?: boolean;
 }

@@ -151,6 +151,10 @@ export class TcpTransport extends TaggedL1Transport {
   get sequence(): number {
     return this.seq;
   }
+  /** Messages issued together go out in one write and are answered in order (the `pipeline` option). */
+  get pipelined(): boolean {
+    return this.options.pipeline;
+  }
   /** Socket writes so far, resync included (a pipelined chip-select window is one). */
   get socketWrites(): number {
     return this.writes;
