@@ -13,7 +13,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolveConfig } from './harness/config/env.js';
-import { containerSpecsWanted, defineHarnessConfig, type HarnessProject } from './harness/playwright/index.js';
+import { containerSpecsWanted, defineHarnessConfig, targetSetupDependencies, type HarnessProject } from './harness/playwright/index.js';
 
 // Fail fast, before any test, with every bad variable listed.
 const cfg = resolveConfig();
@@ -34,7 +34,7 @@ const harnessProjects: HarnessProject[] = [
 ];
 
 // Differential exploration (@explore): a small seeded budget by default, TROPIC_EXPLORE_RUNS nightly.
-const exploreProject: HarnessProject = { name: 'explore', testDir: './specs/explore', testMatch: /.*\.spec\.ts$/, dependencies: ['specs setup'] };
+const exploreProject: HarnessProject = { name: 'explore', testDir: './specs/explore', testMatch: /.*\.spec\.ts$/, dependencies: targetSetupDependencies({}, cfg.TROPIC_TARGET) };
 
 export default defineHarnessConfig({
   projects: [...harnessProjects, exploreProject],

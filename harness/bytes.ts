@@ -1,6 +1,8 @@
 /** Small byte helpers shared by every layer. */
 export function hex(data: Uint8Array, sep = ''): string {
-  return Array.from(data, (b) => b.toString(16).padStart(2, '0')).join(sep);
+  // Buffer's native encoder: frame logs convert every exchange, and a per-byte map showed in profiles.
+  const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('hex');
+  return sep ? (text.match(/../g) ?? []).join(sep) : text;
 }
 
 export function fromHex(text: string): Uint8Array {

@@ -9,7 +9,8 @@ import { test, expect, spec } from '../fixtures/index.js';
 import { HarnessError, TimeoutError, TransportError, ProtocolError } from '../harness/errors.js';
 import { rejection } from './helpers.js';
 
-const IO_MS = 1000;
+/** The I/O bound of the links these specs break: short, so a stall costs the suite little; each exchange on loopback takes well under a millisecond. */
+const IO_MS = 400;
 /** How long a fault may take to surface: the configured I/O bound, plus scheduling slack. */
 const BOUND_MS = IO_MS + 1500;
 
@@ -25,7 +26,7 @@ async function timed<T>(p: Promise<T>): Promise<{ ms: number; value?: T; error?:
 
 test.describe('link faults', () => {
   test('replies delayed with jitter below the I/O timeout still decode', spec('libtropic tagged TCP protocol', 'reversible', ['@faults']), async ({ chaos, target }) => {
-    const { tropic, proxy } = await chaos({ latencyMs: 40, jitterMs: 40 }, { ioTimeoutMs: 2000 });
+    const { tropic, proxy } = await chaos({ latencyMs: 20, jitterMs: 20 }, { ioTimeoutMs: 2000 });
     expect((await tropic.chipId()).serial).toBe(target.identity.serial);
     expect(proxy.stats.replies).toBeGreaterThan(0);
   });
@@ -117,12 +118,12 @@ test.describe('link faults', () => {
   });
 
   test('a stall with retries configured surfaces after exactly the configured waits', spec('libtropic tagged TCP protocol', 'reversible', ['@faults']), async ({ chaos }) => {
-    const { tropic, proxy } = await chaos({}, { ioTimeoutMs: 300, receiveRetries: 2 });
+    const { tropic, proxy } = await chaos({}, { ioTimeoutMs: 150, receiveRetries: 2 });
     proxy.setFaults({ stallAt: proxy.stats.hostMessages + 2 });
     const r = await timed(tropic.getInfo(1));
     expect(r.error).toBeInstanceOf(TimeoutError);
-    // three waits of 300 ms: not before 900 ms (the retries happened), well before the test timeout
-    expect(r.ms).toBeGreaterThanOrEqual(880);
-    expect(r.ms).toBeLessThan(900 + 1500);
+    // three waits of 150 ms: not before 450 ms (the retries happened), well before the test timeout
+    expect(r.ms).toBeGreaterThanOrEqual(440);
+    expect(r.ms).toBeLessThan(450 + 1500);
   });
 });

@@ -47,10 +47,10 @@ test.describe('model faults', () => {
 
   test('a lost response ends in a typed timeout within the response budget', spec('datasheet L2 Get_Response NO_RESP', 'reversible', ['@faults']), async ({ modelFaults, makeTropic }) => {
     modelFaults.set({ loseResponse: true });
-    const r = await elapsed(makeTropic({ responseTimeoutMs: 500, maxPolls: 100_000 }).getInfo(1));
+    const r = await elapsed(makeTropic({ responseTimeoutMs: 250, maxPolls: 100_000 }).getInfo(1));
     expect(r.error).toBeInstanceOf(TimeoutError);
-    expect((r.error as TimeoutError).message).toMatch(/responseTimeoutMs 500/);
-    expect(r.ms).toBeLessThan(500 + SLACK_MS);
+    expect((r.error as TimeoutError).message).toMatch(/responseTimeoutMs 250/);
+    expect(r.ms).toBeLessThan(250 + SLACK_MS);
   });
 
   test('ALARM mode is reported as a typed L1 error with the CHIP_STATUS byte', spec('datasheet 6.5 Alarm Mode', 'reversible', ['@faults']), async ({ modelFaults, tropic }) => {

@@ -55,27 +55,56 @@ export interface TropicProjectOptions {
   fullyParallel?: boolean;
   /** Extra Playwright project settings (retries, grep, timeout, ...) for the spec project. */
   project?: Omit<HarnessProject, 'name' | 'testDir' | 'testMatch' | 'testIgnore' | 'dependencies' | 'use'>;
+  /**
+   * The target setup and teardown projects: `auto` (default) has them for every target kind but
+   * `embedded`, whose model runs inside each worker: there is nothing to prepare, start or stop
+   * once per run, and each of the two projects would cost a worker process started before (or
+   * after) all the others, more than a second of every run.
+   */
+  lifecycle?: boolean | 'auto';
 }
 
-/** A spec project on one target kind, with its setup and teardown projects (the package's lifecycle files). */
-export function tropicProjects(options: TropicProjectOptions = {}): HarnessProject[] {
+/** Whether a spec project on this target kind has setup and teardown projects (`TropicProjectOptions.lifecycle`). */
+export function hasLifecycleProjects(kind: TargetKind, choice: boolean | 'auto' = 'auto'): boolean {
+  return choice === 'auto' ? kind !== 'embedded' : choice;
+}
+
+/**
+ * The dependencies of a project that needs the spec project's target (e.g. exploration): its setup
+ * project, when it has one. `configured`: the configured target kind (TROPIC_TARGET), resolved from
+ * the environment and the workspace's .env files when omitted.
+ */
+export function targetSetupDependencies(options: Pick<TropicProjectOptions, 'name' | 'targetKind' | 'lifecycle'> = {}, configured?: TargetKind): string[] {
+  const kind = options.targetKind ?? configured ?? resolveConfig().TROPIC_TARGET;
+  return hasLifecycleProjects(kind, options.lifecycle) ? [`${options.name ?? 'specs'} setup`] : [];
+}
+
+/**
+ * A spec project on one target kind, with its setup and teardown projects (the package's lifecycle
+ * files) unless the target needs none (`lifecycle`). `configured`: the configured target kind
+ * (TROPIC_TARGET), resolved from the environment and the workspace's .env files when omitted.
+ */
+export function tropicProjects(options: TropicProjectOptions = {}, configured?: TargetKind): HarnessProject[] {
   const name = options.name ?? 'specs';
   const use = { targetKind: options.targetKind };
   const match = (base: string) => new RegExp(`${base.replace('.', '\\.')}\\${SOURCE_EXT}$`);
-  lifecycleFile('target.setup');
+  const lifecycle = targetSetupDependencies(options, configured).length > 0;
+  if (lifecycle) lifecycleFile('target.setup');
+  const specs: HarnessProject = {
+    ...options.project,
+    name,
+    testDir: options.testDir ?? './specs',
+    testMatch: options.testMatch ?? /.*\.spec\.[cm]?[jt]s$/,
+    ...(options.testIgnore ? { testIgnore: options.testIgnore } : {}),
+    dependencies: lifecycle ? [`${name} setup`] : [],
+    fullyParallel: options.fullyParallel ?? true,
+    use,
+  };
+  if (!lifecycle) return [specs];
   return [
     { name: `${name} setup`, testDir: LIFECYCLE_DIR, testMatch: match('target.setup'), teardown: `${name} teardown`, use },
     { name: `${name} teardown`, testDir: LIFECYCLE_DIR, testMatch: match('target.teardown'), use },
-    {
-      ...options.project,
-      name,
-      testDir: options.testDir ?? './specs',
-      testMatch: options.testMatch ?? /.*\.spec\.[cm]?[jt]s$/,
-      ...(options.testIgnore ? { testIgnore: options.testIgnore } : {}),
-      dependencies: [`${name} setup`],
-      fullyParallel: options.fullyParallel ?? true,
-      use,
-    },
+    specs,
   ];
 }
 
@@ -139,7 +168,7 @@ export function harnessReporters(cfg: HarnessConfig, options: { workspace?: stri
     ['html', { outputFolder: path.join(reportsDir, 'playwright-report'), open: 'never' }],
     ...(env.TROPIC_BLOB ? ([['blob', { outputDir: path.join(reportsDir, 'blob-report') }]] as ReporterDescription[]) : []),
     [
-      'allure-playwright',
+      path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'report', `allure-reporter${SOURCE_EXT}`), // allure-playwright without its fsync per file
       {
         resultsDir: path.resolve(workspace, cfg.TROPIC_ALLURE_RESULTS),
         detail: true,
@@ -187,8 +216,8 @@ export function defineHarnessConfig(options: HarnessConfigOptions = {}): Harness
     reporter: [...harnessReporters(cfg, { workspace, environmentInfo: options.environmentInfo, env }), ...(options.reporters ?? [])],
     projects: [
       ...(options.projects ?? []),
-      ...tropicProjects(specs),
-      ...(containerSpecs ? tropicProjects({ ...specs, name: 'model-container', targetKind: 'model-container' }) : []),
+      ...tropicProjects(specs, cfg.TROPIC_TARGET),
+      ...(containerSpecs ? tropicProjects({ ...specs, name: 'model-container', targetKind: 'model-container' }, cfg.TROPIC_TARGET) : []),
     ],
   });
 }

@@ -124,7 +124,11 @@ test('init --from: a tarball becomes a file: spec relative to the project; git U
 });
 
 test('defineHarnessConfig: spec project with setup/teardown on the package lifecycle files, reports and outputs in the workspace', () => {
-  const cfg = defineHarnessConfig({ workspace: dir, env: { TROPIC_CONTAINER_SPECS: '0' }, specs: { testDir: './my-specs' } });
+  // On the embedded target (the default) the model runs in each worker: no lifecycle projects.
+  const embedded = defineHarnessConfig({ workspace: dir, env: { TROPIC_CONTAINER_SPECS: '0' }, specs: { testDir: './my-specs' } });
+  expect(embedded.projects!.map((p) => p.name)).toEqual(['specs']);
+  expect(embedded.projects![0]!.dependencies).toEqual([]);
+  const cfg = defineHarnessConfig({ workspace: dir, env: { TROPIC_CONTAINER_SPECS: '0' }, specs: { testDir: './my-specs', lifecycle: true } });
   const projects = cfg.projects!;
   expect(projects.map((p) => p.name)).toEqual(['specs setup', 'specs teardown', 'specs']);
   const [setup, teardown, specs] = projects;
@@ -142,13 +146,14 @@ test('defineHarnessConfig: spec project with setup/teardown on the package lifec
   expect(existsSync(cfg.globalSetup as string)).toBe(true);
   expect(cfg.outputDir).toBe(path.join(dir, 'test-results'));
   const reporters = cfg.reporter as Reporters;
-  expect(reporters.map((r) => r[0])).toEqual([expect.stringMatching(/worker-loss\.reporter\.[jt]s$/), 'list', 'junit', 'html', 'allure-playwright']);
+  expect(reporters.map((r) => r[0])).toEqual([expect.stringMatching(/worker-loss\.reporter\.[jt]s$/), 'list', 'junit', 'html', expect.stringMatching(/report[\\/]allure-reporter\.[jt]s$/)]);
   expect(reporters[2]![1]!.outputFile).toBe(path.join(dir, 'reports', 'junit.xml'));
   expect(reporters[4]![1]!.resultsDir).toBe(path.join(dir, 'reports', 'allure-results'));
   expect(cfg.timeout).toBe(60_000);
   const withContainer = defineHarnessConfig({ workspace: dir, env: {}, containerSpecs: true, quiet: true });
-  expect(withContainer.projects!.map((p) => p.name)).toEqual(['specs setup', 'specs teardown', 'specs', 'model-container setup', 'model-container teardown', 'model-container']);
-  expect((withContainer.projects![5]!.use as { targetKind?: string }).targetKind).toBe('model-container');
+  expect(withContainer.projects!.map((p) => p.name)).toEqual(['specs', 'model-container setup', 'model-container teardown', 'model-container']);
+  expect((withContainer.projects![3]!.use as { targetKind?: string }).targetKind).toBe('model-container');
+  expect(withContainer.projects![3]!.dependencies).toEqual(['model-container setup']);
 });
 
 test('defineHarnessConfig reads the workspace .env, not the package folder, and fails on a bad variable before any test', () => {
@@ -156,7 +161,7 @@ test('defineHarnessConfig reads the workspace .env, not the package folder, and 
   expect(() => defineHarnessConfig({ workspace: dir, env: { TROPIC_CONTAINER_SPECS: '0' } })).toThrow(/TROPIC_PAIRING_SLOT="9"/);
   writeFileSync(path.join(dir, '.env'), 'TROPIC_ALLURE_RESULTS=out/allure\n');
   const cfg = defineHarnessConfig({ workspace: dir, env: { TROPIC_CONTAINER_SPECS: '0' } });
-  expect((cfg.reporter as Reporters).find((r) => r[0] === 'allure-playwright')![1]!.resultsDir).toBe(path.join(dir, 'out', 'allure'));
+  expect((cfg.reporter as Reporters).find((r) => /allure-reporter\.[jt]s$/.test(r[0]))![1]!.resultsDir).toBe(path.join(dir, 'out', 'allure'));
 });
 
 test('PACKAGE_ROOT is the package, PROJECT_ROOT its alias, WORKSPACE_ROOT follows TROPIC_WORKSPACE', () => {

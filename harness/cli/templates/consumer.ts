@@ -35,7 +35,8 @@ export function consumerPackageJson(i: ConsumerTemplateInput): string {
 export const PLAYWRIGHT_CONFIG = `/**
  * The tropic-harness run configuration: reporters (list, JUnit, HTML, Allure in reports/), the
  * per-run setup, and the spec project ./specs on TROPIC_TARGET (default: the embedded model) with
- * its target setup and teardown projects. See defineHarnessConfig's options for more.
+ * its target setup and teardown projects (none on the embedded model, which runs in each worker).
+ * See defineHarnessConfig's options for more.
  */
 import { defineHarnessConfig } from 'tropic-harness/config';
 
