@@ -74,12 +74,15 @@ export async function driverRows(target: BenchTarget, o: DriverRowOptions): Prom
     await run(`R-mem read ${slotSize} B`, () => ts.memDataRead(0));
     await ts.memDataErase(0);
 
-    if (wanted('messages per L3 command')) {
-      const before = t.sequence;
+    const messagesWanted = wanted('messages per L3 command') || wanted('messages per L3 Ping 64 B');
+    if (messagesWanted || wanted('round trips per L3 Ping 64 B')) {
+      // Round trips are socket writes: serial, one per message; pipelined, one per write of messages issued together.
+      const [before, writesBefore] = [t.sequence, t.socketWrites];
       await ts.ping(small);
-      const used = t.sequence - before;
+      const [used, trips] = [t.sequence - before, t.socketWrites - writesBefore];
       const min = minimumMessages(1 + small.length, 1 + small.length);
-      rows.push({ measure: 'messages per L3 Ping 64 B', target: target.name, unit: 'messages', min: used, median: used, p99: used, note: `protocol minimum ${min}` });
+      if (messagesWanted) rows.push({ measure: 'messages per L3 Ping 64 B', target: target.name, unit: 'messages', min: used, median: used, p99: used, note: `protocol minimum ${min}` });
+      if (wanted('round trips per L3 Ping 64 B')) rows.push({ measure: 'round trips per L3 Ping 64 B', target: target.name, unit: 'round trips', min: trips, median: trips, p99: trips, note: `socket writes, ${target.pipeline ? 'pipelined' : 'serial'} transport` });
     }
     if (wanted('fresh chip')) {
       o.progress(`${target.name}: fresh chip`);

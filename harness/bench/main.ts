@@ -4,25 +4,26 @@
  * stderr) and writes `reports/bench/bench.json` ({ machine, node, date, rows: [{ measure, target,
  * unit, min, median, p99, note? }] }) and `reports/bench/bench.svg`.
  *
- * Targets (the `target` column): `loopback` (a raw tagged-message echo server: the floor),
- * `embedded` (the model in this process, pipelined transport), `model process, serial` and
+ * Targets (the `target` column): `loopback` and `loopback, other process` (a raw tagged-message
+ * echo server in this process and in a child process: the floors, see floor-rows.ts), `embedded`
+ * (the model in this process, pipelined transport), `model process, serial` and
  * `model process, pipelined` (`tropic-harness model serve` in its own process), `model container`
  * (when a Docker engine is configured), `ts-tvl` (when TVL_BENCH_COMMAND names its server command,
  * serial transport). Throughput rows (ops/s) spread over 5 time windows; latency rows (µs) over
- * every call. A benchmark reports; it never fails on a figure.
+ * every call. Each target's L3 Ping 64 B gets its ratio to its floor (annotate.ts). A benchmark
+ * reports; it never fails on a figure.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { TcpTransport } from '../transport/tcp-transport.js';
-import { TAG, TaggedFrameParser, encodeFrame } from '../protocol/tagged-frame.js';
 import { loadPairingKey } from '../config/pairing-key.js';
 import { resolveConfig } from '../config/env.js';
 import { PRIVATE_ENGINE_ENV } from '../targets/docker-engine.js';
 import { WORKSPACE_ROOT } from '../paths.js';
-import { measureOp, opRows, type BenchRow } from './measure.js';
+import type { BenchRow } from './measure.js';
+import { ECHO_MEASURES, floorRows } from './floor-rows.js';
+import { annotate, PING } from './annotate.js';
 import { driverRows } from './driver-rows.js';
 import { suiteRows } from './suite-rows.js';
 import { benchSvg } from './plot.js';
@@ -41,27 +42,6 @@ interface Options {
 
 const progress = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
-/** The floor: one tagged message echoed by a server that does nothing else. */
-async function loopbackRows(seconds: number): Promise<BenchRow[]> {
-  const srv = net.createServer((s) => {
-    s.setNoDelay(true);
-    const p = new TaggedFrameParser();
-    s.on('data', (d) => {
-      const replies = p.push(d).map((f) => encodeFrame(f.tag, f.payload));
-      if (replies.length) s.write(Buffer.concat(replies));
-    });
-  });
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const t = await TcpTransport.connect({ host: '127.0.0.1', port: (srv.address() as net.AddressInfo).port });
-  try {
-    progress('loopback echo');
-    return opRows('loopback echo', 'loopback', await measureOp(() => t.exchange(TAG.WAIT, new Uint8Array(4)), seconds));
-  } finally {
-    await t.close();
-    srv.close();
-  }
-}
-
 function fmt(n: number): string {
   if (!Number.isFinite(n)) return '-';
   if (Number.isInteger(n)) return String(n);
@@ -78,20 +58,6 @@ export function renderTable(rows: BenchRow[]): string {
   return [line(head), `|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`, ...body.map(line)].join('\n') + '\n';
 }
 
-/** Ratios that make the figures readable: L3 Ping 64 B against 9 loopback round trips (its floor). */
-function annotate(rows: BenchRow[]): void {
-  const echo = rows.find((r) => r.measure === 'loopback echo' && r.unit === 'ops/s');
-  if (!echo) return;
-  const floor = echo.median / 9;
-  for (const r of rows.filter((x) => x.measure === 'L3 Ping 64 B' && x.unit === 'ops/s')) {
-    r.note = `${((100 * r.median) / floor).toFixed(0)}% of the serial floor (loopback echo / 9 = ${floor.toFixed(0)}/s)`;
-  }
-  const tvl = rows.find((r) => r.measure === 'L3 Ping 64 B' && r.unit === 'ops/s' && r.target === 'ts-tvl');
-  if (tvl) {
-    for (const r of rows.filter((x) => x.measure === 'L3 Ping 64 B' && x.unit === 'ops/s' && x.target !== 'ts-tvl')) r.note = `${r.note ?? ''}; ${(r.median / tvl.median).toFixed(1)}x ts-tvl`;
-  }
-}
-
 async function withTarget(start: () => Promise<BenchTarget>, o: Options, key: Uint8Array): Promise<BenchRow[]> {
   const target = await start();
   try {
@@ -106,7 +72,8 @@ async function main(o: Options): Promise<void> {
   const key = loadPairingKey(cfg);
   const rows: BenchRow[] = [];
   const wanted = (m: string) => !o.only || m.toLowerCase().includes(o.only.toLowerCase());
-  if (wanted('loopback echo') || wanted('L3 Ping')) rows.push(...(await loopbackRows(o.seconds)));
+  // The floors are measured whenever a Ping is: its note is its ratio to them.
+  if ([...ECHO_MEASURES.map((e) => e.measure), PING].some(wanted)) rows.push(...(await floorRows(o.seconds, progress)));
   rows.push(...(await withTarget(startEmbeddedBench, o, key)));
   rows.push(...(await withTarget(() => startModelProcessBench(false), o, key)));
   rows.push(...(await withTarget(() => startModelProcessBench(true), o, key)));

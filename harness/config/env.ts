@@ -90,6 +90,7 @@ export const ENV_SPEC = {
   TROPIC_RECONNECT: { schema: bool.default(false), doc: 'reconnect once and retry when the TCP link drops: 0 | 1', example: '0' },
   TROPIC_SEED: { schema: z.string().min(1).max(200).optional(), doc: 'run seed of the host and model random sources (each test derives its own); a fixed default when unset, so runs repeat', example: '' },
   TROPIC_RECORD_SECRETS: { schema: bool.default(false), doc: 'record secrets in frame logs: host random draws (ephemeral keys, for replay) and each secure session\'s keys K_CMD/K_RES (so `framelog decode` shows L3 commands and results of a rig or ts-tvl log): 0 | 1. Keep such logs private', example: '0' },
+  TROPIC_FRAMELOG_VIEWS: { schema: z.enum(['failed', 'always']).default('failed'), doc: 'when a test gets the decoded views of its frame log (frame-log.decoded.txt, frame-log.html) beside the raw frame-log.jsonl every test gets: failed | always. `tropic-harness framelog decode` (--html for the page) makes them from any log later', example: 'failed' },
   TROPIC_EXPLORE_RUNS: { schema: int(1, 1_000_000).default(100), doc: 'exploration: number of generated command sequences per property', example: '100' },
   TROPIC_ALLURE_RESULTS: { schema: z.string().min(1).default('reports/allure-results'), doc: 'where allure-playwright writes results (relative to the project root)', example: 'reports/allure-results' },
   TROPIC_CONTAINER_SPECS: { schema: bool.optional(), doc: 'run the model-container spec project: 1 | 0; unset: when a Docker engine is configured', example: '' },

@@ -67,7 +67,7 @@ test('the generated report shows a test, its driver steps, its frame-log attachm
   let browser: Browser | undefined;
   try {
     const results = path.join(dir, 'allure-results');
-    const env = { ...process.env, TROPIC_TARGET: 'embedded', TROPIC_ALLURE_RESULTS: results, CI: '' };
+    const env = { ...process.env, TROPIC_TARGET: 'embedded', TROPIC_ALLURE_RESULTS: results, CI: '', TROPIC_FRAMELOG_VIEWS: 'always' };
     const specRun = await run('npx', ['playwright', 'test', '--project=specs', '--grep', SPEC], env);
     expect(specRun.code, specRun.out).toBe(0);
     // A second results folder (as from another machine) with planted failures of each category.

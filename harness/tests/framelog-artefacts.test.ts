@@ -60,7 +60,7 @@ export default defineConfig({
 });
 `,
     );
-    const r = await run('npx', ['playwright', 'test', '-c', path.join(dir, 'pw.config.ts'), '--output', outDir], { ...process.env, TROPIC_TARGET: 'embedded', CI: '', TROPIC_RECORD_SECRETS: '' });
+    const r = await run('npx', ['playwright', 'test', '-c', path.join(dir, 'pw.config.ts'), '--output', outDir], { ...process.env, TROPIC_TARGET: 'embedded', CI: '', TROPIC_RECORD_SECRETS: '', TROPIC_FRAMELOG_VIEWS: 'always' });
     runOut = r.out;
     runCode = r.code;
   });
@@ -69,7 +69,7 @@ export default defineConfig({
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  test('the frame log is written under test-results with its decoded text and HTML, and is a v2 log with seeds and the L3 command', () => {
+  test('the frame log is written under test-results with its decoded text and HTML (TROPIC_FRAMELOG_VIEWS=always), and is a v2 log with seeds and the L3 command', () => {
     expect(runCode, runOut).toBe(1); // the planted test fails, the redaction spec passes
     expect(runOut).toContain('1 passed');
     const files = filesUnder(outDir);

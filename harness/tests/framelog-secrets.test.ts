@@ -96,7 +96,8 @@ test.describe.serial('session keys in a spec run', () => {
 export default defineConfig({ testDir: '.', testMatch: /probe\\.spec\\.ts$/, reporter: [['line'], ['allure-playwright', { resultsDir: ${JSON.stringify(allure)} }]] });
 `);
       const r = await runChild('npx', ['playwright', 'test', '-c', config, '--output', outDir], {
-        ...process.env, TROPIC_TARGET: 'embedded', CI: '', PROBE_KEYS_OUT: keysFile, TROPIC_RECORD_SECRETS: mode === 'on' ? '1' : '',
+        // 'off' with the default views (a passing test gets only its raw log), 'on' with every view.
+        ...process.env, TROPIC_TARGET: 'embedded', CI: '', PROBE_KEYS_OUT: keysFile, TROPIC_RECORD_SECRETS: mode === 'on' ? '1' : '', TROPIC_FRAMELOG_VIEWS: mode === 'on' ? 'always' : '',
       });
       const keys = existsSync(keysFile) ? readFileSync(keysFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Keys) : [];
       runs[mode] = { ...r, keys, outDir, allure, log: filesUnder(outDir).find((f) => f.endsWith('frame-log.jsonl')) ?? '' };
@@ -118,7 +119,10 @@ export default defineConfig({ testDir: '.', testMatch: /probe\\.spec\\.ts$/, rep
     expect(log.annotations.filter((a) => a.kind === 'l3-command').map((a) => (a as { command: string }).command)).toEqual(expect.arrayContaining(['PING', 'ECC_KEY_READ', 'RANDOM_VALUE_GET']));
     expect(log.annotations.filter((a) => a.kind === 'session-keys' || a.kind === 'secret')).toEqual([]);
     const files = [...filesUnder(r.outDir), ...filesUnder(r.allure)];
-    for (const name of ['frame-log.jsonl', 'frame-log.decoded.txt', 'frame-log.html']) expect(files.some((f) => f.endsWith(name)), name).toBe(true);
+    expect(files.some((f) => f.endsWith('frame-log.jsonl'))).toBe(true);
+    // By default a passing test gets no decoded views (TROPIC_FRAMELOG_VIEWS=failed); the 'on' run has them.
+    for (const name of ['frame-log.decoded.txt', 'frame-log.html']) expect(files.some((f) => f.endsWith(name)), name).toBe(false);
+    for (const name of ['frame-log.decoded.txt', 'frame-log.html']) expect(filesUnder(runs.on.outDir).some((f) => f.endsWith(name)), name).toBe(true);
     expect(filesUnder(r.allure).length).toBeGreaterThan(2);
     for (const f of files) {
       const body = readFileSync(f);
