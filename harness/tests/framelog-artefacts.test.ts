@@ -60,7 +60,7 @@ export default defineConfig({
 });
 `,
     );
-    const r = await run('npx', ['playwright', 'test', '-c', path.join(dir, 'pw.config.ts'), '--output', outDir], { ...process.env, TROPIC_TARGET: 'embedded', CI: '', TROPIC_RECORD_SECRETS: '', TROPIC_FRAMELOG_VIEWS: 'always' });
+    const r = await run('npx', ['playwright', 'test', '-c', path.join(dir, 'pw.config.ts'), '--output', outDir], { ...process.env, TROPIC_TARGET: 'embedded', CI: '', TROPIC_RECORD_SECRETS: '', TROPIC_FRAMELOG_VIEWS: 'always', TROPIC_RESTORE: 'always' });
     runOut = r.out;
     runCode = r.code;
   });
