@@ -3,9 +3,10 @@
  * Line 1 is a header (format version, harness, target, chip, transport options, random seeds,
  * start time, whether secrets are recorded); then one record per exchange (bytes in hex) and,
  * between them, annotation lines (driver steps, L3 commands with public arguments, L3 results).
- * The recorder appends the lines of each event-loop turn to its file at the end of that turn (one
- * writeSync per turn, not per line: a pipelined L3 command records a dozen exchanges in one turn),
- * so a killed worker leaves every exchange up to the kill on disk, all but at most the turn it died in. Version 1 logs (no annotations) still read.
+ * The recorder appends each line to its file as the exchange completes (writeSync), so a killed
+ * worker leaves every exchange up to the kill on disk (batching lines per event-loop turn saved a
+ * few percent of a suite run and lost the turn a worker died in: not worth it). Version 1 logs (no
+ * annotations) still read.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { fromHex, hex } from '../bytes.js';
@@ -119,27 +120,9 @@ export class FrameRecorder {
     return this.header.secrets === true;
   }
 
-  /** Lines recorded in this event-loop turn, written together by `flush`. */
-  private pending = '';
-  private flushQueued = false;
-
   private writeLine(o: unknown): void {
-    if (this.fd === undefined) return;
-    this.pending += JSON.stringify(o) + '\n';
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      setImmediate(this.flush);
-    }
+    if (this.fd !== undefined) writeSync(this.fd, JSON.stringify(o) + '\n');
   }
-
-  /** Write the lines recorded so far (at the end of each turn, and on detach). */
-  readonly flush = (): void => {
-    this.flushQueued = false;
-    if (this.fd === undefined || !this.pending) return;
-    const text = this.pending;
-    this.pending = '';
-    writeSync(this.fd, text);
-  };
 
   record(r: ExchangeRecord): void {
     const e: FrameLogEntry = {
@@ -207,7 +190,6 @@ export class FrameRecorder {
   detach(): void {
     this.transport?.off('exchange', this.listener);
     this.transport = undefined;
-    this.flush();
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
