@@ -1,10 +1,10 @@
 /**
- * Trivial tests for the fixture-overhead benchmark: the same count with Playwright's plain `test`
- * (no fixture of ours), with `tropic` (target, transport, fresh chip, frame log, attachments, Allure
- * labels) and with `session` (plus a secure-session handshake).
+ * Trivial tests for the fixture-overhead benchmark: the same count with the fixtures' base `test`
+ * (Playwright's, without its browser-context options as every test of ours: no target fixture),
+ * with `tropic` (target, transport, fresh chip, frame log, attachments, Allure labels) and with
+ * `session` (plus a secure-session handshake).
  */
-import { test as plain } from '@playwright/test';
-import { test, expect } from '../../../fixtures/index.js';
+import { configTest as plain, test, expect } from '../../../fixtures/index.js';
 
 const N = Number(process.env.TROPIC_BENCH_TESTS ?? 50);
 
