@@ -16,6 +16,7 @@ import { ModelServer } from '../model/server.js';
 import { loadModelConfig } from '../model/model-config.js';
 import { waitForAnsweredFrame } from '../targets/wait-ready.js';
 import { DEFAULT_MODEL_CONFIG } from '../paths.js';
+import { stopChild } from './stop-child.js';
 import type { HarnessConfig } from '../config/env.js';
 
 export interface BenchTarget {
@@ -53,25 +54,7 @@ export async function startEmbeddedBench(): Promise<BenchTarget> {
   };
 }
 
-function stopGroup(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    try {
-      process.kill(-child.pid!, 'SIGTERM');
-    } catch {
-      child.kill('SIGTERM');
-    }
-    setTimeout(() => {
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-      resolve();
-    }, 3000).unref();
-  });
-}
+const stopGroup = (child: ChildProcess) => stopChild(child, { group: true });
 
 async function startProcess(name: string, argv: string[], pipeline: boolean, timeoutMs: number): Promise<BenchTarget> {
   const port = await freePort();

@@ -18,6 +18,7 @@ import { TAG } from '../protocol/tagged-frame.js';
 import { TargetError } from '../errors.js';
 import { measureOp, opRows, type BenchRow } from './measure.js';
 import { createEchoServer } from './echo-server.js';
+import { stopChild } from './stop-child.js';
 
 export const FLOOR_IN_PROCESS = 'loopback';
 export const FLOOR_OTHER_PROCESS = 'loopback, other process';
@@ -46,17 +47,8 @@ async function startInProcessEcho(): Promise<EchoEndpoint> {
   };
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => {
-      child.kill('SIGKILL');
-      resolve();
-    }, 3000).unref();
-  });
-}
+// Not detached: the echo server also exits when its stdin (this process) goes away.
+const stopEcho = (child: ChildProcess) => stopChild(child, { group: false });
 
 /** The echo server as a child Node process; its port is the first line it prints. */
 export async function startChildEcho(): Promise<EchoEndpoint> {
@@ -80,9 +72,9 @@ export async function startChildEcho(): Promise<EchoEndpoint> {
         else reject(new TargetError(`echo server ${script} printed ${JSON.stringify(line[0])}, not a port`, 'TH_TARGET'));
       });
     });
-    return { port, stop: () => stopChild(child) };
+    return { port, stop: () => stopEcho(child) };
   } catch (e) {
-    await stopChild(child);
+    await stopEcho(child);
     throw e;
   }
 }

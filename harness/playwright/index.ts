@@ -75,8 +75,11 @@ export function hasLifecycleProjects(kind: TargetKind, choice: boolean | 'auto' 
  * the environment and the workspace's .env files when omitted.
  */
 export function targetSetupDependencies(options: Pick<TropicProjectOptions, 'name' | 'targetKind' | 'lifecycle'> = {}, configured?: TargetKind): string[] {
-  const kind = options.targetKind ?? configured ?? resolveConfig().TROPIC_TARGET;
-  return hasLifecycleProjects(kind, options.lifecycle) ? [`${options.name ?? 'specs'} setup`] : [];
+  return withLifecycle(options, configured) ? [`${options.name ?? 'specs'} setup`] : [];
+}
+
+function withLifecycle(options: Pick<TropicProjectOptions, 'targetKind' | 'lifecycle'>, configured?: TargetKind): boolean {
+  return hasLifecycleProjects(options.targetKind ?? configured ?? resolveConfig().TROPIC_TARGET, options.lifecycle);
 }
 
 /**
@@ -88,7 +91,7 @@ export function tropicProjects(options: TropicProjectOptions = {}, configured?: 
   const name = options.name ?? 'specs';
   const use = { targetKind: options.targetKind };
   const match = (base: string) => new RegExp(`${base.replace('.', '\\.')}\\${SOURCE_EXT}$`);
-  const lifecycle = targetSetupDependencies(options, configured).length > 0;
+  const lifecycle = withLifecycle(options, configured);
   if (lifecycle) lifecycleFile('target.setup');
   const specs: HarnessProject = {
     ...options.project,
