@@ -3,9 +3,9 @@
  * certificate count (1), one big-endian u16 length per certificate, then the DER certificates,
  * device certificate first. The chip's static X25519 key is the device certificate's public key.
  */
-import 'reflect-metadata';
-import { createPublicKey, type KeyObject } from 'node:crypto';
-import { X509Certificate } from '@peculiar/x509';
+import { X509Certificate as NodeX509Certificate, type KeyObject } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type { X509Certificate } from '@peculiar/x509';
 import { ProtocolError } from '../errors.js';
 import { concat } from '../bytes.js';
 import { CERT_STORE_SIZE } from './l2.js';
@@ -74,9 +74,22 @@ function derLength(der: Uint8Array): number {
   return 2 + n + len;
 }
 
+const require = createRequire(import.meta.url);
+
+/**
+ * @peculiar/x509 (names, extensions, chain signatures) with the reflect-metadata it needs, loaded
+ * on first use: the session's only need, the device key, is read with node:crypto, and loading
+ * the library cost every Playwright process (runner and workers) about 140 ms at start.
+ */
+function peculiarX509(): typeof import('@peculiar/x509') {
+  require('reflect-metadata');
+  return require('@peculiar/x509') as typeof import('@peculiar/x509');
+}
+
+/** A certificate as @peculiar/x509 reads it (subject, extensions, `verify`). */
 export function parseCertificate(der: Uint8Array): X509Certificate {
   try {
-    return new X509Certificate(Uint8Array.from(der).buffer);
+    return new (peculiarX509().X509Certificate)(Uint8Array.from(der).buffer);
   } catch (cause) {
     throw new ProtocolError('l2', 'certificate is not valid DER X.509', 'TH_CERT_PARSE', { cause, frame: der.slice(0, 16) });
   }
@@ -84,18 +97,23 @@ export function parseCertificate(der: Uint8Array): X509Certificate {
 
 /** The chip's static X25519 public key (STPUB) from the device certificate. */
 export function chipPublicKey(store: CertStore): Uint8Array {
-  const cert = parseCertificate(store.certificates[0]);
-  const spki = new Uint8Array(cert.publicKey.rawData);
-  // Parse the SubjectPublicKeyInfo and read the key through its JWK form: the algorithm is
-  // checked by the parser, not inferred from byte positions.
+  const der = store.certificates[0];
+  let cert: NodeX509Certificate;
+  try {
+    cert = new NodeX509Certificate(Buffer.from(der));
+  } catch (cause) {
+    throw new ProtocolError('l2', 'certificate is not valid DER X.509', 'TH_CERT_PARSE', { cause, frame: der.slice(0, 16) });
+  }
+  // The key is read through the certificate's SubjectPublicKeyInfo as OpenSSL parses it: the
+  // algorithm is checked by the parser, not inferred from byte positions.
   let key: KeyObject;
   try {
-    key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+    key = cert.publicKey;
   } catch (cause) {
-    throw new ProtocolError('l2', `device certificate key cannot be parsed (${spki.length}-byte SPKI)`, 'TH_CERT_KEY', { cause, expected: 'X25519 SubjectPublicKeyInfo' });
+    throw new ProtocolError('l2', `device certificate key cannot be parsed (${der.length}-byte certificate)`, 'TH_CERT_KEY', { cause, expected: 'X25519 SubjectPublicKeyInfo' });
   }
   if (key.asymmetricKeyType !== 'x25519') {
-    throw new ProtocolError('l2', `device certificate key is not X25519 (${key.asymmetricKeyType ?? 'unknown'}, ${spki.length}-byte SPKI)`, 'TH_CERT_KEY', {
+    throw new ProtocolError('l2', `device certificate key is not X25519 (${key.asymmetricKeyType ?? 'unknown'})`, 'TH_CERT_KEY', {
       expected: 'X25519 SubjectPublicKeyInfo',
     });
   }

@@ -24,7 +24,7 @@ import { dockerEngine, dockerodeOptions, exportForTestcontainers } from './docke
 import { harnessModel, wheelVersion } from './implementation.js';
 import type { TargetImplementation } from './target.js';
 import { assembleModelContext } from './image-context.js';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 
 export const CONTAINER_LABEL = 'tropic-harness.target';
 export const SLOT_LABEL = 'tropic-harness.slot';
@@ -76,7 +76,10 @@ function noEngine(cfg: HarnessConfig, cause: unknown): TargetError {
  * starts the containers.
  */
 async function dockerApi(cfg: HarnessConfig): Promise<Docker> {
-  const docker = new Docker(dockerodeOptions(dockerEngine(cfg)));
+  // Loaded when a container target is used: dockerode and its transport stack cost every
+  // Playwright process about 130 ms to load, and most runs never start a container.
+  const { default: DockerClient } = await import('dockerode');
+  const docker = new DockerClient(dockerodeOptions(dockerEngine(cfg)));
   try {
     await docker.ping();
   } catch (cause) {

@@ -7,7 +7,6 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
 import { RigError } from '../../errors.js';
 import { newLeaseToken, type Lease, type LeaseHolder, type LeaseInfo, type LeaseStore } from './lease-store.js';
 
@@ -70,6 +69,8 @@ export class LocalLeaseStore implements LeaseStore {
     const stale = Math.max(ttl, this.readHolder(rig)?.ttlMs ?? 0);
     const state: HeldHere = { unlock: async () => {}, compromised: false };
     try {
+      // Loaded with the first lease: every fixture process imports this module, few lease rigs.
+      const { default: lockfile } = await import('proper-lockfile');
       state.unlock = await lockfile.lock(p.file, {
         realpath: false,
         lockfilePath: p.lock,

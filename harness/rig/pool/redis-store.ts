@@ -3,9 +3,12 @@
  * record with its token, so compare-and-renew and compare-and-delete (Lua, atomic in Redis) work
  * only for the holder. A holder that stops renewing loses the key when its TTL runs out.
  */
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 import { RigError } from '../../errors.js';
 import { newLeaseToken, type Lease, type LeaseHolder, type LeaseInfo, type LeaseStore } from './lease-store.js';
+
+const require = createRequire(import.meta.url);
 
 const RENEW_IF_OWNER = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
 const DELETE_IF_OWNER = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
@@ -34,7 +37,9 @@ export class RedisLeaseStore implements LeaseStore {
     const { host, port, db } = parseRedisUrl(url);
     this.where = url;
     this.prefix = opts.prefix ?? 'tropic-harness:lease:';
-    this.redis = new Redis({
+    // ioredis is loaded with the first Redis store: every fixture process imports this module.
+    const { Redis: RedisClient } = require('ioredis') as typeof import('ioredis');
+    this.redis = new RedisClient({
       host,
       port,
       db,
