@@ -10,7 +10,13 @@ import { HarnessError, TimeoutError, TransportError, ProtocolError } from '../ha
 import { rejection } from './helpers.js';
 
 /** The I/O bound of the links these specs break: short, so a stall costs the suite little; each exchange on loopback takes well under a millisecond. */
-const IO_MS = 400;
+const IO_MS = 250;
+/**
+ * Replies written a byte at a time: the driver reads as libtropic does (CHIP_STATUS, then the
+ * response header, then its body), so a reply is a few bytes rather than a 257-byte
+ * Get_Response window, and a test costs tens of milliseconds rather than hundreds.
+ */
+const SHORT_READS = { driver: { readMode: 'split' } } as const;
 /** How long a fault may take to surface: the configured I/O bound, plus scheduling slack. */
 const BOUND_MS = IO_MS + 1500;
 
@@ -26,18 +32,19 @@ async function timed<T>(p: Promise<T>): Promise<{ ms: number; value?: T; error?:
 
 test.describe('link faults', () => {
   test('replies delayed with jitter below the I/O timeout still decode', spec('libtropic tagged TCP protocol', 'reversible', ['@faults']), async ({ chaos, target }) => {
-    const { tropic, proxy } = await chaos({ latencyMs: 20, jitterMs: 20 }, { ioTimeoutMs: 2000 });
+    const { tropic, proxy } = await chaos({ latencyMs: 5, jitterMs: 10 }, { ioTimeoutMs: 2000 });
     expect((await tropic.chipId()).serial).toBe(target.identity.serial);
     expect(proxy.stats.replies).toBeGreaterThan(0);
   });
 
   test('replies split into 1-byte segments are reassembled', spec('libtropic tagged TCP protocol', 'reversible', ['@faults']), async ({ chaos, target }) => {
-    const { tropic } = await chaos({ splitReplies: true }, { ioTimeoutMs: 5000 });
-    expect((await tropic.chipId()).serial).toBe(target.identity.serial);
+    const { tropic, proxy } = await chaos({ splitReplies: true }, { ioTimeoutMs: 5000, ...SHORT_READS });
+    expect((await tropic.riscvFwVersion()).text).toBe(target.identity.riscvFw);
+    expect(proxy.stats.replies).toBeGreaterThan(0);
   });
 
   test('a slow trickle of reply bytes within the I/O timeout still decodes', spec('libtropic tagged TCP protocol', 'reversible', ['@faults']), async ({ chaos, target }) => {
-    const { tropic, proxy } = await chaos({ trickleMs: 1 }, { ioTimeoutMs: 5000 });
+    const { tropic, proxy } = await chaos({ trickleMs: 1 }, { ioTimeoutMs: 5000, ...SHORT_READS });
     expect((await tropic.riscvFwVersion()).text).toBe(target.identity.riscvFw);
     expect(proxy.stats.replies).toBeGreaterThanOrEqual(6);
   });
@@ -118,12 +125,12 @@ test.describe('link faults', () => {
   });
 
   test('a stall with retries configured surfaces after exactly the configured waits', spec('libtropic tagged TCP protocol', 'reversible', ['@faults']), async ({ chaos }) => {
-    const { tropic, proxy } = await chaos({}, { ioTimeoutMs: 150, receiveRetries: 2 });
+    const { tropic, proxy } = await chaos({}, { ioTimeoutMs: 100, receiveRetries: 2 });
     proxy.setFaults({ stallAt: proxy.stats.hostMessages + 2 });
     const r = await timed(tropic.getInfo(1));
     expect(r.error).toBeInstanceOf(TimeoutError);
-    // three waits of 150 ms: not before 450 ms (the retries happened), well before the test timeout
-    expect(r.ms).toBeGreaterThanOrEqual(440);
-    expect(r.ms).toBeLessThan(450 + 1500);
+    // three waits of 100 ms: not before 300 ms (the retries happened), well before the test timeout
+    expect(r.ms).toBeGreaterThanOrEqual(295);
+    expect(r.ms).toBeLessThan(300 + 1500);
   });
 });

@@ -47,10 +47,10 @@ test.describe('model faults', () => {
 
   test('a lost response ends in a typed timeout within the response budget', spec('datasheet L2 Get_Response NO_RESP', 'reversible', ['@faults']), async ({ modelFaults, makeTropic }) => {
     modelFaults.set({ loseResponse: true });
-    const r = await elapsed(makeTropic({ responseTimeoutMs: 250, maxPolls: 100_000 }).getInfo(1));
+    const r = await elapsed(makeTropic({ responseTimeoutMs: 120, maxPolls: 100_000 }).getInfo(1));
     expect(r.error).toBeInstanceOf(TimeoutError);
-    expect((r.error as TimeoutError).message).toMatch(/responseTimeoutMs 250/);
-    expect(r.ms).toBeLessThan(250 + SLACK_MS);
+    expect((r.error as TimeoutError).message).toMatch(/responseTimeoutMs 120/);
+    expect(r.ms).toBeLessThan(120 + SLACK_MS);
   });
 
   test('ALARM mode is reported as a typed L1 error with the CHIP_STATUS byte', spec('datasheet 6.5 Alarm Mode', 'reversible', ['@faults']), async ({ modelFaults, tropic }) => {
@@ -71,13 +71,13 @@ test.describe('model faults', () => {
 
   test('a reply slower than the I/O timeout is a typed transport timeout within its bound', spec('libtropic tagged TCP protocol', 'reversible', ['@faults']), async ({ modelFaults, transport, target }) => {
     await transport.close(); // the model serves one client at a time
-    const t = await TcpTransport.connect({ host: target.host, port: target.port, ioTimeoutMs: 300, receiveRetries: 0 });
+    const t = await TcpTransport.connect({ host: target.host, port: target.port, ioTimeoutMs: 150, receiveRetries: 0 });
     try {
       modelFaults.set({ delayResponseMs: 1500 });
       const r = await elapsed(new TropicSquare(t).getInfo(1));
       expect(r.error).toBeInstanceOf(TimeoutError);
       expect((r.error as TimeoutError).layer).toBe('transport');
-      expect(r.ms).toBeLessThan(300 + SLACK_MS);
+      expect(r.ms).toBeLessThan(150 + SLACK_MS);
     } finally {
       modelFaults.clear();
       await t.close();
