@@ -21,6 +21,8 @@ export interface NestedResult {
   tags: string[];
   status: string;
   error?: string;
+  /** Where Playwright places the first error (the code frame it shows). */
+  errorLocation?: { file: string; line: number; column: number };
   annotations: { type: string; description?: string }[];
   /** The Playwright worker that ran the test's last attempt. */
   workerIndex?: number;
@@ -35,7 +37,7 @@ export interface NestedRun {
 }
 
 type JsonAttachment = { name: string; contentType: string; body?: string };
-type JsonResult = { status: string; workerIndex?: number; errors?: { message?: string }[]; error?: { message?: string }; annotations?: { type: string; description?: string }[]; attachments?: JsonAttachment[] };
+type JsonResult = { status: string; workerIndex?: number; errors?: { message?: string; location?: { file: string; line: number; column: number } }[]; error?: { message?: string }; annotations?: { type: string; description?: string }[]; attachments?: JsonAttachment[] };
 
 /** allure-playwright's run-time messages travel as test attachments; the labels are in their `metadata`. */
 function allureLabels(attachments: JsonAttachment[] = []): { name: string; value: string }[] {
@@ -62,6 +64,7 @@ function flatten(suite: JsonSuite, out: NestedResult[], parents: string[]): void
         tags: s.tags?.map((x) => (x.startsWith('@') ? x : `@${x}`)) ?? [],
         status: r.status,
         error: r.errors?.map((e) => e.message ?? '').join('\n') || r.error?.message,
+        errorLocation: r.errors?.[0]?.location,
         annotations: [...(t.annotations ?? []), ...(r.annotations ?? [])],
         workerIndex: r.workerIndex,
         labels: allureLabels(r.attachments),
