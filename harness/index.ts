@@ -1,7 +1,7 @@
 /** Package root: the transport, the driver, the model server and the protocol codecs. */
 export { TcpTransport, type TcpTransportOptions, type ConnectionState, type StateEvent } from './transport/tcp-transport.js';
 export type { L1Transport, ExchangeRecord } from './transport/l1-transport.js';
-export { TropicSquare, type TropicSquareOptions, type Signature, type L3Reply } from './driver/tropic-square.js';
+export { TropicSquare, L3BatchError, type TropicSquareOptions, type Signature, type L3Reply } from './driver/tropic-square.js';
 export { L2Link, type PollOptions } from './driver/l2-link.js';
 export { ModelServer, DEFAULT_MODEL_PORT } from './model/server.js';
 export { TropicModel } from './model/chip.js';

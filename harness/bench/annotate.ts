@@ -8,12 +8,15 @@
  * target, as measured (`round trips per L3 Ping 64 B`: socket writes). The echo is the one whose
  * round trip carries as many tagged messages as the target's do (`messages per L3 Ping 64 B` over
  * the round trips; the largest echo not above it): serial, one; pipelined, a chip-select window
- * (3) or a whole Ping (9).
+ * (3) or a whole Ping (9). `L3 Ping 64 B, 16 in flight` is compared with the same floor.
  */
 import type { BenchRow } from './measure.js';
 import { ECHO_MEASURES, FLOOR_IN_PROCESS, FLOOR_OTHER_PROCESS } from './floor-rows.js';
 
 export const PING = 'L3 Ping 64 B';
+/** Pings of 64 B with 16 in flight (pipelining targets only), counted per Ping. */
+export const PING_BATCH = 'L3 Ping 64 B, 16 in flight';
+export const PING_BATCH_SIZE = 16;
 export const ROUND_TRIPS_PER_PING = 'round trips per L3 Ping 64 B';
 export const MESSAGES_PER_PING = 'messages per L3 Ping 64 B';
 
@@ -29,25 +32,32 @@ const measured = (r: BenchRow | undefined): r is BenchRow => !!r && Number.isFin
 export function annotate(rows: BenchRow[]): void {
   const find = (measure: string, target: string, unit?: string) => rows.find((r) => r.measure === measure && r.target === target && (!unit || r.unit === unit));
   const pings = rows.filter((r) => r.measure === PING && r.unit === 'ops/s' && Number.isFinite(r.median));
-  for (const r of pings) {
-    const floorTarget = floorTargetOf(r.target);
-    const trips = find(ROUND_TRIPS_PER_PING, r.target);
-    if (!measured(trips)) {
-      r.note = `no floor: ${ROUND_TRIPS_PER_PING} not measured`;
-      continue;
-    }
-    const messages = find(MESSAGES_PER_PING, r.target);
+  /** The target's floor for one Ping, or why there is none. */
+  const floorOf = (target: string): { floor: number; text: string } | string => {
+    const floorTarget = floorTargetOf(target);
+    const trips = find(ROUND_TRIPS_PER_PING, target);
+    if (!measured(trips)) return `no floor: ${ROUND_TRIPS_PER_PING} not measured`;
+    const messages = find(MESSAGES_PER_PING, target);
     const perTrip = measured(messages) ? messages.median / trips.median : 1;
     const echo = ECHO_MEASURES.filter((e) => e.messagesPerWrite <= perTrip)
       .map((e) => find(e.measure, floorTarget, 'ops/s'))
       .filter(measured)
       .at(-1);
-    if (!echo) {
-      r.note = `no floor: no loopback echo on ${floorTarget} measured`;
-      continue;
-    }
+    if (!echo) return `no floor: no loopback echo on ${floorTarget} measured`;
     const floor = echo.median / trips.median;
-    r.note = `${((100 * r.median) / floor).toFixed(0)}% of floor (${floorTarget}: "${echo.measure}" ${echo.median.toFixed(0)}/s / ${trips.median} round trip${trips.median === 1 ? '' : 's'} = ${floor.toFixed(0)}/s)`;
+    return { floor, text: `(${floorTarget}: "${echo.measure}" ${echo.median.toFixed(0)}/s / ${trips.median} round trip${trips.median === 1 ? '' : 's'} = ${floor.toFixed(0)}/s)` };
+  };
+  for (const r of pings) {
+    const f = floorOf(r.target);
+    r.note = typeof f === 'string' ? f : `${((100 * r.median) / f.floor).toFixed(0)}% of floor ${f.text}`;
+  }
+  // Pings in flight against the same floor as one Ping at a time (so above 100% is possible: one
+  // round trip then carries several Pings), and against the target's Ping at a time.
+  for (const r of rows.filter((x) => x.measure === PING_BATCH && x.unit === 'ops/s' && Number.isFinite(x.median))) {
+    const f = floorOf(r.target);
+    const single = pings.find((p) => p.target === r.target);
+    const vsFloor = typeof f === 'string' ? f : `${((100 * r.median) / f.floor).toFixed(0)}% of the ${PING} floor ${f.text}`;
+    r.note = `${vsFloor}${measured(single) ? `; ${(r.median / single.median).toFixed(1)}x ${PING} one at a time` : ''}`;
   }
   const tvl = pings.find((r) => r.target === 'ts-tvl');
   if (measured(tvl)) {

@@ -1,6 +1,6 @@
 /**
  * Driver-level rows for one target: one tagged exchange, Get_Info, the secure-session handshake,
- * L3 Ping 64 B and 4 KiB, ECDSA and EdDSA signing, R-memory write/read at the slot size the chip
+ * L3 Ping 64 B and 4 KiB (64 B also with 16 in flight on pipelining targets), ECDSA and EdDSA signing, R-memory write/read at the slot size the chip
  * reports (444 B on FW 1.x and ts-tvl < 2.3, 475 B on FW 2.x), a fresh chip (RESET_TARGET, and the
  * in-memory rebuild where the model is in this process), and the tagged messages an L3 command
  * costs against the protocol's minimum.
@@ -12,6 +12,7 @@ import { L2_MAX_DATA } from '../protocol/l2.js';
 import { TAG_LEN } from '../protocol/session.js';
 import { measureOp, opRows, summarize, timeEach, type BenchRow } from './measure.js';
 import type { BenchTarget } from './bench-targets.js';
+import { PING, PING_BATCH, PING_BATCH_SIZE } from './annotate.js';
 
 export interface DriverRowOptions {
   seconds: number;
@@ -38,11 +39,14 @@ export async function driverRows(target: BenchTarget, o: DriverRowOptions): Prom
   try {
     const ts = new TropicSquare(t);
     // A measure the target refuses (e.g. ts-tvl's 444-byte User Data slots) is a row saying so, not the end of the run.
-    const run = async (measure: string, op: () => Promise<unknown>, note?: string) => {
+    // `perCall`: operations one call does (a batch), so ops/s counts operations and µs is per call.
+    const run = async (measure: string, op: () => Promise<unknown>, note?: string, perCall = 1) => {
       if (!wanted(measure)) return;
       o.progress(`${target.name}: ${measure}`);
       try {
-        rows.push(...opRows(measure, target.name, await measureOp(op, o.seconds), note));
+        const m = await measureOp(op, o.seconds);
+        const [ops, us] = opRows(measure, target.name, perCall === 1 ? m : { ...m, rates: m.rates.map((r) => r * perCall) }, note);
+        rows.push(ops!, perCall === 1 ? us! : { ...us!, note: `per batch of ${perCall}` });
       } catch (e) {
         rows.push({ measure, target: target.name, unit: 'ops/s', min: NaN, median: NaN, p99: NaN, note: `not measured: ${(e as Error).message.split('\n')[0]}` });
       }
@@ -52,7 +56,12 @@ export async function driverRows(target: BenchTarget, o: DriverRowOptions): Prom
     await run('handshake', () => ts.startSecureSession(0, o.pairingKey));
     await ts.startSecureSession(0, o.pairingKey);
     const small = new Uint8Array(64).fill(1);
-    await run('L3 Ping 64 B', () => ts.ping(small));
+    await run(PING, () => ts.ping(small));
+    // Several Pings in flight need a transport that writes without waiting for replies.
+    if (target.pipeline) {
+      const batch = Array.from({ length: PING_BATCH_SIZE }, () => small);
+      await run(PING_BATCH, () => ts.pingBatch(batch), undefined, PING_BATCH_SIZE);
+    }
     await run('L3 Ping 4 KiB', () => ts.ping(new Uint8Array(4096).fill(2)));
     if (wanted('ECDSA sign') || wanted('EdDSA sign')) {
       await ts.eccKeyGenerate(0, 'P256');

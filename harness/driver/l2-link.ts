@@ -13,11 +13,17 @@
  * command one instead of three. A poll issued ahead and never needed (the command failed before
  * its result) is read and dropped before the next window, as a chip drops an unread response when
  * a new request arrives; `droppedPolls` counts them.
+ *
+ * A batch of L3 commands (TropicSquare.l3Batch) goes further: `queueRequest` writes request windows
+ * and their polls behind windows still outstanding, so several commands are in flight at once.
+ * `receive()` never consumes a request window as a poll: a poll answered "not ready" or NO_RESP
+ * with a request already written behind it cannot be polled again in its place, and fails
+ * (TH_L1_NO_RESPONSE) instead; the batch then reads and drops what is outstanding.
  */
 import { concat } from '../bytes.js';
 import { ProtocolError, TimeoutError } from '../errors.js';
 import { describeChipStatus, decodeChipStatus } from '../protocol/l1.js';
-import { L2_REQ, L2_STATUS, decodeResponse, encodeRequest, type L2Response, type RawFrameOptions } from '../protocol/l2.js';
+import { L2_REQ, L2_STATUS, decodeResponse, encodeRequest, requestName, type L2Response, type RawFrameOptions } from '../protocol/l2.js';
 import type { L1Transport } from '../transport/l1-transport.js';
 
 export interface PollOptions {
@@ -37,6 +43,12 @@ export interface PollOptions {
 /** CHIP_STATUS + STATUS + RSP_LEN + 252 data + 2 CRC. */
 const MAX_READ = 1 + 2 + 252 + 2;
 
+/** A window written ahead whose reply nobody consumed yet: a request's or a Get_Response poll's. */
+interface Outstanding {
+  request: boolean;
+  reply: Promise<Uint8Array>;
+}
+
 export class L2Link {
   readonly poll: Required<PollOptions>;
   /** CHIP_STATUS seen on the last transfer. */
@@ -45,8 +57,10 @@ export class L2Link {
   busyPolls = 0;
   /** Polls issued ahead that were not needed (read and dropped before the next window). */
   droppedPolls = 0;
-  /** Get_Response windows already written whose replies `receive()` has not consumed, in wire order. */
-  private prefetched: Promise<Uint8Array>[] = [];
+  /** Request windows written ahead whose replies were read and dropped (an aborted batch). */
+  droppedRequests = 0;
+  /** Windows already written whose replies have not been consumed, in wire order. */
+  private ahead: Outstanding[] = [];
 
   constructor(readonly transport: L1Transport, poll: PollOptions = {}) {
     this.poll = { maxPolls: 200, pollDelayMs: 0, responseTimeoutMs: 10_000, readMode: 'single', ...poll };
@@ -63,20 +77,50 @@ export class L2Link {
    */
   prefetch(count: number): void {
     if (!this.speculative) return;
-    for (let i = 0; i < count; i++) {
-      const p = this.window(getResponseWindow());
-      p.catch(() => undefined); // its error is seen by whoever consumes it, or dropped with it
-      this.prefetched.push(p);
-    }
+    for (let i = 0; i < count; i++) this.ahead.push({ request: false, reply: this.windowAhead(getResponseWindow()) });
   }
 
-  /** Read and drop polls issued ahead that nobody consumed, before anything else is written. */
-  private async dropPrefetched(): Promise<void> {
-    while (this.prefetched.length) {
-      const p = this.prefetched.shift()!;
-      this.droppedPolls++;
+  /**
+   * Write a request window and `polls` Get_Response windows now, behind every window still
+   * outstanding (a batch of commands in flight); `takeRequestReply()` and `receive()` consume them
+   * in wire order. Pipelining links only (`speculative`).
+   */
+  queueRequest(id: number, data: Uint8Array | undefined, opts: RawFrameOptions | undefined, polls: number): void {
+    if (!this.speculative) throw new ProtocolError('l1', `cannot write ${requestName(id)} ahead: the transport does not pipeline (or reads are split)`, 'TH_PROTOCOL');
+    this.ahead.push({ request: true, reply: this.windowAhead(encodeRequest(id, data, opts)) });
+    this.prefetch(polls);
+  }
+
+  /** Consume the reply of the request window written next in line (CHIP_STATUS and init bytes). */
+  async takeRequestReply(): Promise<void> {
+    const next = this.ahead[0];
+    if (!next?.request) throw new ProtocolError('l1', `expected a request window next in line, found ${next ? 'a Get_Response poll' : 'nothing written ahead'}`, 'TH_PROTOCOL');
+    this.ahead.shift();
+    this.lastChipStatus = (await next.reply)[0] ?? 0;
+  }
+
+  /** Windows written ahead and not consumed yet. */
+  get outstanding(): number {
+    return this.ahead.length;
+  }
+
+  private windowAhead(bytes: Uint8Array): Promise<Uint8Array> {
+    const p = this.window(bytes);
+    p.catch(() => undefined); // its error is seen by whoever consumes it, or dropped with it
+    return p;
+  }
+
+  /**
+   * Read and drop every window written ahead that nobody consumed, before anything else is
+   * written: polls issued ahead and not needed, and what an aborted batch left in flight.
+   */
+  async dropPrefetched(): Promise<void> {
+    while (this.ahead.length) {
+      const next = this.ahead.shift()!;
+      if (next.request) this.droppedRequests++;
+      else this.droppedPolls++;
       try {
-        this.lastChipStatus = (await p)[0] ?? this.lastChipStatus;
+        this.lastChipStatus = (await next.reply)[0] ?? this.lastChipStatus;
       } catch {
         /* the link's error reaches the next exchange */
       }
@@ -85,7 +129,7 @@ export class L2Link {
 
   /** Send raw bytes in one chip-select window; returns the bytes clocked back (first is CHIP_STATUS). */
   async writeRaw(bytes: Uint8Array): Promise<Uint8Array> {
-    if (this.prefetched.length) await this.dropPrefetched();
+    if (this.ahead.length) await this.dropPrefetched();
     const back = await this.window(bytes);
     this.lastChipStatus = back[0] ?? 0;
     return back;
@@ -114,10 +158,9 @@ export class L2Link {
       await this.sendRequest(id, data, opts);
       return this.receive();
     }
-    if (this.prefetched.length) await this.dropPrefetched();
-    const sent = this.window(encodeRequest(id, data, opts));
-    this.prefetch(1 + pollsAhead);
-    this.lastChipStatus = (await sent)[0] ?? 0;
+    if (this.ahead.length) await this.dropPrefetched();
+    this.queueRequest(id, data, opts, 1 + pollsAhead);
+    await this.takeRequestReply();
     return this.receive();
   }
 
@@ -129,7 +172,12 @@ export class L2Link {
     let notReady = 0;
     let noResp = 0;
     while (polls < this.poll.maxPolls && performance.now() <= deadline) {
-      const ahead = this.prefetched.shift();
+      if (this.ahead[0]?.request) {
+        // A batch wrote the next request behind this response's polls: polling again now would
+        // put the poll after that request, which replaces the response still awaited.
+        throw new ProtocolError('l1', `no L2 response where one was polled for ahead: ${polls} Get_Response poll${polls === 1 ? '' : 's'} answered ${notReady} CHIP_STATUS not ready, ${noResp} NO_RESP, and the next request is already written behind them (${this.ahead.length} window${this.ahead.length === 1 ? '' : 's'} outstanding); last CHIP_STATUS ${describeChipStatus(this.lastChipStatus)}`, 'TH_L1_NO_RESPONSE');
+      }
+      const ahead = this.ahead.shift()?.reply;
       if (!ahead && polls > 0 && this.poll.pollDelayMs > 0) await this.transport.wait(this.poll.pollDelayMs);
       polls++;
       if (ahead || this.poll.readMode === 'single') {

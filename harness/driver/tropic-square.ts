@@ -9,13 +9,16 @@ import { p256 } from '@noble/curves/p256';
 import { concat } from '../bytes.js';
 import { L2StatusError, L3ResultError, ProtocolError, SessionError, TargetError } from '../errors.js';
 import { CERT_BLOCK_SIZE, CERT_BLOCKS, GET_INFO_OBJECT, L2_MAX_DATA, L2_REQ, L2_STATUS, SLEEP_KIND, STARTUP_ID, requestName, statusName, type L2Response, type RawFrameOptions } from '../protocol/l2.js';
-import { L3_RESULT, LIMITS, commandName, decode, encode, checkInt, checkBytes, resultName, type CurveName, type EccKeyInfo } from '../protocol/l3.js';
+import { L3_CMD, L3_RESULT, LIMITS, commandName, decode, encode, checkInt, checkBytes, resultName, type CurveName, type EccKeyInfo } from '../protocol/l3.js';
 import { SessionCipher, TAG_LEN, deriveSession, frameL3, x25519Public, x25519Shared } from '../protocol/session.js';
 import { certStoreLength, chipPublicKey, decodeCertStore, type CertStore } from '../protocol/cert-store.js';
 import { decodeChipId, decodeFwVersion, type ChipId, type FwVersion } from '../protocol/chip-id.js';
 import { REGISTER_BY_ADDRESS, decodeRegister } from '../protocol/config-objects.js';
 import { L2Link, type PollOptions } from './l2-link.js';
 import { classifyL3, classifyStartup, type Operation, type OperationRecord } from './operations.js';
+import { L3BatchError, resultFitsOneChunk, type BatchReply } from './l3-batch.js';
+
+export { L3BatchError } from './l3-batch.js';
 import type { L1Transport } from '../transport/l1-transport.js';
 
 export type RandomSource = (n: number) => Uint8Array;
@@ -72,10 +75,16 @@ export interface RestoreHook {
   after(op: Operation, outcome: string): void;
 }
 
-export interface L3Reply {
-  result: number;
-  data: Uint8Array;
+export type L3Reply = BatchReply;
+
+/** A command of a batch: its plaintext and the public arguments its l3-command annotation shows. */
+interface BatchItem {
+  plaintext: Uint8Array;
+  args: Record<string, unknown>;
 }
+
+/** Outcome of an admitted command a batch never sent. */
+const NOT_SENT = 'not sent';
 
 export interface Signature {
   r: Uint8Array;
@@ -386,15 +395,22 @@ export class TropicSquare {
   private async l3Exchange(plaintext: Uint8Array): Promise<L3Reply> {
     const cipher = this.cipher;
     if (!cipher) throw new SessionError('no secure session: the session ended while the command was admitted', 'TH_NO_SESSION');
+    await this.sendL3Packet(this.sealAdmitted(cipher, plaintext));
+    return this.openL3Packet(cipher, plaintext, await this.receiveL3Packet());
+  }
+
+  /** Seal an admitted command (not counted as sealed by hand): its framed L3 packet. */
+  private sealAdmitted(cipher: SessionCipher, plaintext: Uint8Array): Uint8Array {
     this.sealingAdmitted = true;
-    let sealed: Uint8Array;
     try {
-      sealed = cipher.sealCommand(plaintext);
+      return frameL3(cipher.sealCommand(plaintext));
     } finally {
       this.sealingAdmitted = false;
     }
-    await this.sendL3Packet(frameL3(sealed));
-    const packet = await this.receiveL3Packet();
+  }
+
+  /** Check a result packet's size and authenticate it; a result that fails authentication ends the host session. */
+  private openL3Packet(cipher: SessionCipher, plaintext: Uint8Array, packet: Uint8Array): L3Reply {
     const size = packet[0] | (packet[1] << 8);
     if (packet.length !== size + 2 + TAG_LEN) {
       throw new ProtocolError('l3', `L3 result packet of ${commandName(plaintext[0])} is ${packet.length} bytes but its RES_SIZE=${size} needs ${size + 2 + TAG_LEN}`, 'TH_L3_SIZE', { frame: packet });
@@ -406,6 +422,137 @@ export class TropicSquare {
       throw new SessionError(`L3 result of ${commandName(plaintext[0])} failed authentication (AES-GCM tag) with result nonce ${resNonce}: not sealed with this session's keys and nonce; host session dropped`, 'TH_RESULT_TAG', { frame: packet });
     }
     return { result: plain[0], data: plain.slice(1) };
+  }
+
+  // ---- L3 batches ------------------------------------------------------------------------------
+
+  /**
+   * Several L3 commands (CMD_ID||DATA each) in flight at once; returns each one's RESULT and data
+   * unchecked, in order, as `l3Raw` would one after another. Every command is admitted first
+   * (classified, checked against the policy, announced to the restore hook), in order, before any
+   * is sealed: a refused command means nothing of the batch is sent. Then they are sealed in order
+   * (consecutive nonces). On a pipelining link every command's chunk windows and result polls are
+   * written without waiting for the previous command's result (a command whose result may take
+   * more than one chunk is read before anything is written behind it); the replies are read in wire
+   * order and interpreted as one command at a time would be. The wire carries exactly what a serial
+   * host sends. Elsewhere the commands simply run one after another.
+   *
+   * Anything other than what was written ahead for (a poll answered not ready, an unexpected L2
+   * status, a result failing authentication, a transport error) aborts the batch: what is still in
+   * flight is read and dropped, the host session dropped when commands after the failing one were
+   * already sealed (the chip's nonces can no longer be known), and an `L3BatchError`
+   * (TH_L3_BATCH_ABORTED) names the item and keeps the completed items' replies.
+   */
+  async l3Batch(plaintexts: Uint8Array[]): Promise<L3Reply[]> {
+    const items = plaintexts.map((p, i) => ({ plaintext: checkBytes(`plaintexts[${i}]`, p, 1, 0xffff), args: {} }));
+    return this.step('l3Batch', { count: items.length, commands: items.map((it) => commandName(it.plaintext[0])) }, () => this.runBatch('l3Batch', items));
+  }
+
+  /** Pings in flight at once (see `l3Batch`): each one's echo, in order; a result other than OK fails as `ping` does, naming the item. */
+  async pingBatch(datas: Uint8Array[]): Promise<Uint8Array[]> {
+    const items = datas.map((d, i) => ({ plaintext: encode.ping(checkBytes(`datas[${i}]`, d, 0, LIMITS.PING_MAX)), args: { length: d.length } }));
+    return this.step('pingBatch', { count: items.length, commands: items.map(() => commandName(L3_CMD.PING)) }, async () => {
+      const replies = await this.runBatch('pingBatch', items);
+      return replies.map((r, i) => {
+        if (r.result !== L3_RESULT.OK) {
+          throw new L3ResultError(`${commandName(L3_CMD.PING)} (item ${i} of a batch of ${items.length})`, r.result, resultName(r.result), { frame: Uint8Array.of(r.result, ...r.data), expected: 'OK' });
+        }
+        return decode.ping(r.data);
+      });
+    });
+  }
+
+  private async runBatch(step: string, items: BatchItem[]): Promise<L3Reply[]> {
+    const cipher = this.cipher;
+    if (!cipher) throw new SessionError('no secure session: call startSecureSession() first', 'TH_NO_SESSION');
+    const n = items.length;
+    const records: OperationRecord[] = [];
+    for (let i = 0; i < n; i++) {
+      try {
+        records.push(await this.admit(classifyL3(items[i].plaintext, { sessionSlot: this.sessionSlot })));
+      } catch (e) {
+        for (const r of records) this.settle(r, NOT_SENT);
+        if (e instanceof TargetError && e.code === 'TH_IRREVERSIBLE_REFUSED') {
+          throw new TargetError(`${step} item ${i} of ${n}: ${e.detail}; nothing of the batch was sent`, 'TH_IRREVERSIBLE_REFUSED', { cause: e });
+        }
+        throw e;
+      }
+    }
+    const replies: L3Reply[] = [];
+    /** The item being worked on, and how many items are sealed (and, on a pipelining link, written). */
+    const at = { item: 0, sealed: 0 };
+    try {
+      if (this.cipher !== cipher) throw new SessionError('no secure session: the session ended while the batch was admitted', 'TH_NO_SESSION');
+      for (; at.item < n; at.item++) {
+        const { plaintext, args } = items[at.item];
+        const command = commandName(plaintext[0]);
+        this.opts.annotate?.({ kind: 'l3-command', command, commandId: plaintext[0], args });
+        let reply: L3Reply;
+        if (this.link.speculative) {
+          if (at.item === at.sealed) at.sealed = this.writeBatchSegment(cipher, items, at.item);
+          reply = await this.readBatchItem(cipher, plaintext, at.sealed > at.item + 1);
+        } else {
+          at.sealed = at.item + 1;
+          reply = await this.l3Exchange(plaintext);
+        }
+        this.settle(records[at.item], resultName(reply.result));
+        this.opts.annotate?.({ kind: 'l3-result', command, result: reply.result, resultName: resultName(reply.result), length: reply.data.length });
+        replies.push(reply);
+      }
+    } catch (e) {
+      await this.link.dropPrefetched();
+      const behind = at.sealed > at.item + 1;
+      if (behind) this.dropSession();
+      for (let k = at.item; k < n; k++) this.settle(records[k], k < at.sealed ? 'no answer' : NOT_SENT);
+      const command = commandName(items[at.item].plaintext[0]);
+      const cause = e instanceof Error ? e.message : String(e);
+      throw new L3BatchError(
+        `${step} aborted at item ${at.item} of ${n} (${command}) after ${replies.length} completed: ${cause}${behind ? `; ${at.sealed - at.item - 1} later command(s) were already sealed and sent, so the chip's nonces are unknown: host session dropped` : ''}`,
+        at.item, command, n, replies, e,
+      );
+    }
+    return replies;
+  }
+
+  /**
+   * Seal and write items from `from` on, up to and including the first whose result may take more
+   * than one chunk (its further chunks are polled for once its first gives their count, before
+   * anything is written behind it). Returns how many items are sealed now.
+   */
+  private writeBatchSegment(cipher: SessionCipher, items: BatchItem[], from: number): number {
+    let i = from;
+    while (i < items.length) {
+      const { plaintext } = items[i++];
+      const packet = this.sealAdmitted(cipher, plaintext);
+      for (let off = 0; off < packet.length; off += this.chunkSize) {
+        const last = off + this.chunkSize >= packet.length;
+        // As sendL3Packet: one poll for each chunk's REQ_CONT/REQ_OK, and after the last one the result's first poll.
+        this.link.queueRequest(L2_REQ.ENCRYPTED_CMD, packet.subarray(off, Math.min(packet.length, off + this.chunkSize)), undefined, last ? 2 : 1);
+      }
+      if (!resultFitsOneChunk(plaintext)) break;
+    }
+    return i;
+  }
+
+  /** Read one batch item's replies in wire order, as sendL3Packet and receiveL3Packet interpret them. */
+  private async readBatchItem(cipher: SessionCipher, plaintext: Uint8Array, writtenBehind: boolean): Promise<L3Reply> {
+    const chunks = Math.ceil((2 + plaintext.length + TAG_LEN) / this.chunkSize);
+    for (let c = 0; c < chunks; c++) {
+      await this.link.takeRequestReply();
+      const r = await this.link.receive();
+      const want = c === chunks - 1 ? L2_STATUS.REQ_OK : L2_STATUS.REQ_CONT;
+      if (r.status !== want) {
+        if (r.status === L2_STATUS.NO_SESSION || r.status === L2_STATUS.TAG_ERR) this.dropSession();
+        throw new L2StatusError('ENCRYPTED_CMD', r.status, statusName(r.status), { frame: r.frame, expected: statusName(want) });
+      }
+    }
+    if (!writtenBehind) return this.openL3Packet(cipher, plaintext, await this.receiveL3Packet());
+    // The next command is written behind this result's one poll: it must be the whole result.
+    const r = await this.link.receive();
+    if (r.status !== L2_STATUS.RES_OK) {
+      throw new L2StatusError('ENCRYPTED_CMD', r.status, statusName(r.status), { frame: r.frame, expected: `RES_OK (the whole result of ${commandName(plaintext[0])} in one chunk, as written ahead for)` });
+    }
+    return this.openL3Packet(cipher, plaintext, r.data);
   }
 
   private command<T>(name: string, args: Record<string, unknown>, plaintext: Uint8Array, parse: (d: Uint8Array) => T): Promise<T> {
