@@ -2,6 +2,8 @@
  * Driver commands as report steps: a failed command's error points at the spec line that called
  * it (directly, or through a helper after an await), not at the harness; the location is found
  * without Playwright's per-step stack capture, and a call site seen again maps to the same line.
+ * Also: Playwright's per-test browser fixtures, replaced by no-ops (fixtures/config.ts), keep the
+ * platform snapshot suffix and say so when a trace is asked for.
  */
 import { test, expect } from '@playwright/test';
 import path from 'node:path';
@@ -41,6 +43,25 @@ test('the same call site again, in a loop', async ({ session }) => {
     const loop = spec(run.results, 'in a loop');
     expect([file(loop), loop?.errorLocation?.line]).toEqual(['located.spec.ts', 16]);
     expect(loop?.error).toContain('INVALID_KEY');
+  } finally {
+    planted.remove();
+  }
+});
+
+test("Playwright's browser fixtures are replaced: the snapshot suffix is still the platform, and a trace option is reported as unused", async () => {
+  test.setTimeout(120_000);
+  const planted = plantSpecs({
+    'browserless.spec.ts': `import { test, expect } from '@fixtures';
+test('snapshot suffix', async ({ tropic }) => {
+  expect(test.info().snapshotSuffix).toBe(process.platform);
+  expect((await tropic.chipId()).serial).toMatch(/^[0-9a-f]{32}$/);
+});
+`,
+  });
+  try {
+    const run = await runPlaywright(['-c', planted.config, '--trace', 'on'], { TROPIC_TARGET: 'embedded' });
+    expect(spec(run.results, 'snapshot suffix')?.status, run.stderr).toBe('passed');
+    expect(run.stderr).toContain("Playwright's trace option (on) records browser activity and is not used by this browserless runner");
   } finally {
     planted.remove();
   }
