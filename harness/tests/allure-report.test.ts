@@ -104,6 +104,9 @@ test('the generated report shows a test, its driver steps, its frame-log attachm
     // The test page: title, status, target label, the driver command step and its result.
     await expect(page.getByText(`specs/l2-frames.spec.ts › Get_Info_Req › ${SPEC}`)).toBeVisible();
     await expect(page.getByText('Passed', { exact: true }).first()).toBeVisible();
+    // The labels list shows its first few; the target label may be behind "Show more".
+    const more = page.getByRole('button', { name: 'Show more' });
+    if (await more.count()) await more.first().click();
     await expect(page.getByText('embedded', { exact: true }).first()).toBeVisible();
     const step = page.getByText('getInfo(objectId=0x01, blockIndex=0)');
     await expect(step).toBeVisible();

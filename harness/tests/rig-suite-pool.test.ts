@@ -96,7 +96,9 @@ test('a pool of two rigs and two workers: the spec suite passes, each worker lea
 
 test('labels only one rig carries, two workers: the second worker waits TROPIC_LEASE_WAIT_MS, then fails with the too-few-rigs message naming the holder; the rest pass on that rig', async () => {
   test.setTimeout(300_000);
-  const run = await runPlaywright(['--project=specs', '--workers=2', 'specs/l2-frames.spec.ts', 'specs/faults.spec.ts'], { ...pool, TROPIC_RIG_LABELS: 'bench=b', TROPIC_LEASE_WAIT_MS: '3000' });
+  // The whole suite, so the worker holding the one rig is still at work when the other's wait runs
+  // out (a file or two take less than the wait). Not --repeat-each: each repeat needs workers of its own.
+  const run = await runPlaywright(['--project=specs', '--workers=2'], { ...pool, TROPIC_RIG_LABELS: 'bench=b', TROPIC_LEASE_WAIT_MS: '3000' });
   const specs = specsOnly(run.results);
   const passed = specs.filter((r) => r.status === 'passed');
   const failed = specs.filter((r) => r.status !== 'passed' && r.status !== 'skipped');
@@ -119,7 +121,9 @@ test('labels only one rig carries, two workers: the second worker waits TROPIC_L
 test('a lease forced away mid-run (rig release --force): the test running on the rig fails with TH_LEASE_LOST, the worker is replaced and the run goes on', async () => {
   test.setTimeout(300_000);
   const env = { ...pool, TROPIC_LEASE_TTL_MS: '2000' };
-  const runDone = runPlaywright(['--project=specs', '--workers=1', 'specs/l3-commands.spec.ts'], env);
+  // Enough specs that the run outlasts a lease renewal after the release (one file takes well under
+  // a second). Not --repeat-each: each repeat needs a worker of its own, which would hide the replacement.
+  const runDone = runPlaywright(['--project=specs', '--workers=1', 'specs/l3-commands.spec.ts', 'specs/l2-frames.spec.ts', 'specs/config-uap.spec.ts'], env);
   let finished = false;
   void runDone.finally(() => (finished = true));
 
