@@ -348,13 +348,17 @@ export class TropicSquare {
       // After the last chunk the L3 result follows: on a pipelining link its first poll goes out now too.
       const r = await this.link.request(L2_REQ.ENCRYPTED_CMD, chunk, undefined, last ? 1 : 0);
       out.push(r);
-      const want = last ? L2_STATUS.REQ_OK : L2_STATUS.REQ_CONT;
-      if (r.status !== want) {
-        if (r.status === L2_STATUS.NO_SESSION || r.status === L2_STATUS.TAG_ERR) this.dropSession();
-        throw new L2StatusError('ENCRYPTED_CMD', r.status, statusName(r.status), { frame: r.frame, expected: statusName(want) });
-      }
+      this.checkCommandChunkReply(r, last);
     }
     return out;
+  }
+
+  /** A command chunk is answered REQ_CONT, the last one REQ_OK; NO_SESSION or TAG_ERR also end the host session. */
+  private checkCommandChunkReply(r: L2Response, last: boolean): void {
+    const want = last ? L2_STATUS.REQ_OK : L2_STATUS.REQ_CONT;
+    if (r.status === want) return;
+    if (r.status === L2_STATUS.NO_SESSION || r.status === L2_STATUS.TAG_ERR) this.dropSession();
+    throw new L2StatusError('ENCRYPTED_CMD', r.status, statusName(r.status), { frame: r.frame, expected: statusName(want) });
   }
 
   /** Read the chunked encrypted result (RES_CONT ... RES_OK) and return SIZE||CIPHERTEXT||TAG. */
@@ -539,12 +543,7 @@ export class TropicSquare {
     const chunks = Math.ceil((2 + plaintext.length + TAG_LEN) / this.chunkSize);
     for (let c = 0; c < chunks; c++) {
       await this.link.takeRequestReply();
-      const r = await this.link.receive();
-      const want = c === chunks - 1 ? L2_STATUS.REQ_OK : L2_STATUS.REQ_CONT;
-      if (r.status !== want) {
-        if (r.status === L2_STATUS.NO_SESSION || r.status === L2_STATUS.TAG_ERR) this.dropSession();
-        throw new L2StatusError('ENCRYPTED_CMD', r.status, statusName(r.status), { frame: r.frame, expected: statusName(want) });
-      }
+      this.checkCommandChunkReply(await this.link.receive(), c === chunks - 1);
     }
     if (!writtenBehind) return this.openL3Packet(cipher, plaintext, await this.receiveL3Packet());
     // The next command is written behind this result's one poll: it must be the whole result.
