@@ -178,3 +178,47 @@ test('a serial port that does not exist is TH_SERIAL naming the path', async () 
   expect((e as HarnessError).code).toBe('TH_SERIAL');
   expect((e as HarnessError).message).toContain('ttyACM99');
 });
+
+// A write issued while serialport is closing a lost port waits for an "open" that never comes:
+// writes go out back to back while the pty vanishes, and every one of them must settle.
+test('writes racing an unplug all settle: the write that meets the closing port fails with TH_SERIAL instead of hanging', async () => {
+  const pty = await pair();
+  const link = await SerialLink.open(pty.host);
+  closers.push(() => link.close());
+  let written = 0;
+  const writer = (async () => {
+    for (;;) {
+      const settled = await Promise.race([
+        link.write(Uint8Array.of(0x55)).then(() => 'ok', (e: HarnessError) => e.code),
+        new Promise<string>((r) => setTimeout(() => r('still pending after 5 s'), 5000)),
+      ]);
+      if (settled !== 'ok') return settled;
+      written++;
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 50));
+  await pty.close();
+  expect(await writer).toBe('TH_SERIAL');
+  expect(written).toBeGreaterThan(0);
+  // a failed write can come back before serialport's close event
+  await expect.poll(() => link.isOpen).toBe(false);
+});
+
+// Nobody reads the device end (socat stops relaying once it is full), so a large write stays pending.
+test('a write the DevKit does not take within its bound fails with TH_DEVKIT naming the bound', async () => {
+  const pty = await pair();
+  const link = await SerialLink.open(pty.host);
+  closers.push(() => link.close());
+  const e = await link.write(new Uint8Array(4 << 20), 300).catch((x: HarnessError) => x);
+  expect((e as HarnessError).code).toBe('TH_DEVKIT');
+  expect((e as HarnessError).message).toMatch(/write of 4194304 bytes was not taken by the DevKit within 300 ms/);
+});
+
+test('closing the link fails a pending write with TH_SERIAL', async () => {
+  const pty = await pair();
+  const link = await SerialLink.open(pty.host);
+  const write = codeOf(link.write(new Uint8Array(4 << 20), 60_000));
+  await new Promise((r) => setTimeout(r, 100));
+  await link.close();
+  expect(await write).toBe('TH_SERIAL');
+});

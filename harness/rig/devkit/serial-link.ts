@@ -19,10 +19,16 @@ export class SerialLink {
   private buffer: Buffer = Buffer.alloc(0);
   private waiter?: Waiter;
   private closedReason?: string;
+  /** Settles a write in flight; the port's loss fails them all. */
+  private readonly pendingWrites = new Set<(e?: Error) => void>();
   /** Called once when the port closes or fails (unplugged, closed by us). */
   onClose?: (reason: string) => void;
 
-  private constructor(readonly path: string, private readonly port: SerialPort) {
+  private constructor(
+    readonly path: string,
+    private readonly port: SerialPort,
+    private readonly baudRate: number,
+  ) {
     port.on('data', (d: Buffer) => {
       this.buffer = this.buffer.length ? Buffer.concat([this.buffer, d]) : d;
       this.waiter?.check();
@@ -36,7 +42,7 @@ export class SerialLink {
     await new Promise<void>((resolve, reject) =>
       port.open((e) => (e ? reject(new RigError(`cannot open serial port ${path} at ${baudRate} baud: ${e.message}`, 'TH_SERIAL', { cause: e })) : resolve())),
     );
-    return new SerialLink(path, port);
+    return new SerialLink(path, port, baudRate);
   }
 
   get isOpen(): boolean {
@@ -46,20 +52,42 @@ export class SerialLink {
   private lost(reason: string): void {
     if (this.closedReason !== undefined) return;
     this.closedReason = reason;
-    this.waiter?.fail(new RigError(`${this.path}: ${reason}`, 'TH_SERIAL'));
+    this.failPending(reason);
     this.onClose?.(reason);
+  }
+
+  private failPending(reason: string): void {
+    this.waiter?.fail(new RigError(`${this.path}: ${reason}`, 'TH_SERIAL'));
+    for (const fail of [...this.pendingWrites]) fail(new RigError(`${this.path}: write interrupted: ${reason}`, 'TH_SERIAL'));
   }
 
   private assertOpen(what: string): void {
     if (this.closedReason !== undefined) throw new RigError(`${this.path}: cannot ${what}: ${this.closedReason}`, 'TH_SERIAL');
   }
 
-  async write(bytes: Uint8Array): Promise<void> {
+  /**
+   * Write and drain, bounded: by `timeoutMs`, 1 s plus the bytes' time on the line by default.
+   * serialport never calls a write's or drain's callback once the port has closed under it (a
+   * DevKit unplugged mid-write), so a lost port fails every pending write here, as it fails a
+   * pending read; a DevKit that stops taking input fails the write at the bound.
+   */
+  async write(bytes: Uint8Array, timeoutMs = 1000 + Math.ceil((bytes.length * 10_000) / this.baudRate)): Promise<void> {
     this.assertOpen('write');
     await new Promise<void>((resolve, reject) => {
+      const finish = (e?: Error): void => {
+        if (!this.pendingWrites.delete(finish)) return; // settled already
+        clearTimeout(timer);
+        if (e) reject(e);
+        else resolve();
+      };
+      const timer = setTimeout(
+        () => finish(new TimeoutError('rig', `${this.path}: write of ${bytes.length} bytes was not taken by the DevKit within ${timeoutMs} ms`, timeoutMs, { frame: bytes }, 'TH_DEVKIT')),
+        timeoutMs,
+      );
+      this.pendingWrites.add(finish);
       this.port.write(Buffer.from(bytes), (e) => {
-        if (e) return reject(new RigError(`${this.path}: write of ${bytes.length} bytes failed: ${e.message}`, 'TH_SERIAL', { cause: e }));
-        this.port.drain((d) => (d ? reject(new RigError(`${this.path}: drain failed: ${d.message}`, 'TH_SERIAL', { cause: d })) : resolve()));
+        if (e) return finish(new RigError(`${this.path}: write of ${bytes.length} bytes failed: ${e.message}`, 'TH_SERIAL', { cause: e }));
+        this.port.drain((d) => finish(d ? new RigError(`${this.path}: drain failed: ${d.message}`, 'TH_SERIAL', { cause: d }) : undefined));
       });
     });
   }
@@ -139,6 +167,7 @@ export class SerialLink {
       return;
     }
     this.closedReason ??= 'closed by the bridge';
+    this.failPending(this.closedReason);
     await new Promise<void>((resolve) => this.port.close(() => resolve()));
   }
 }
