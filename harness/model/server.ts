@@ -29,6 +29,8 @@ export const DEFAULT_MODEL_ADDRESS = '127.0.0.1';
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 /** Reply bytes a client may leave unread before the server stops reading its requests. */
 export const DEFAULT_MAX_UNREAD_REPLY_BYTES = 64 * 1024;
+/** Most replies to one read gathered into one write (a long read is answered in parts): 3 L3 Pings. */
+export const REPLIES_PER_WRITE = 27;
 
 export interface ModelServerOptions {
   port?: number;
@@ -169,13 +171,19 @@ export class ModelServer {
     }
     sock.on('data', (chunk: Buffer) => {
       this.stats.reads++;
-      const replies: Uint8Array[] = [];
+      let replies: Uint8Array[] = [];
       for (const f of parser.push(chunk)) {
         if (f.oversize !== undefined) {
           this.stats.protocolErrors++;
           this.log('warn', `client ${who}: ${tagName(f.tag)} declared ${f.oversize} payload bytes, limit ${this.maxPayload}; payload discarded, answered EXCEPTION`);
           replies.push(encodeFrame(TAG.EXCEPTION));
         } else replies.push(this.handle(f.tag, f.payload));
+        // A long read (many commands in flight) is answered in parts, so that the client decodes
+        // the first replies while the rest are computed; a short one costs one write.
+        if (replies.length === REPLIES_PER_WRITE) {
+          this.reply(sock, who, Buffer.concat(replies));
+          replies = [];
+        }
       }
       if (replies.length) this.reply(sock, who, replies.length === 1 ? replies[0] : Buffer.concat(replies));
     });

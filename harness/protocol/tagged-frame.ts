@@ -62,7 +62,9 @@ type ParserState = 'header' | 'payload' | 'discard';
 /** Incremental decoder for a byte stream of tagged frames. */
 export class TaggedFrameParser {
   private state: ParserState = 'header';
-  private chunks: Buffer[] = [];
+  /** Unconsumed input; the first chunk is consumed from `offset` on (no re-slicing per frame). */
+  private chunks: Uint8Array[] = [];
+  private offset = 0;
   private buffered = 0;
   private tag = 0;
   private length = 0;
@@ -81,22 +83,32 @@ export class TaggedFrameParser {
 
   /** Feed bytes; returns every frame completed by them. Throws ProtocolError on an oversize length. */
   push(data: Uint8Array): TaggedFrame[] {
-    this.chunks.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-    this.buffered += data.length;
+    if (data.length) {
+      this.chunks.push(data);
+      this.buffered += data.length;
+    }
     const out: TaggedFrame[] = [];
     for (;;) {
       if (this.state === 'header') {
         if (this.buffered < HEADER_SIZE) break;
-        const h = this.take(HEADER_SIZE);
-        this.tag = h[0];
-        this.length = h[1] | (h[2] << 8);
+        const first = this.chunks[0];
+        if (first.length - this.offset >= HEADER_SIZE) {
+          // Common case: the header is in one chunk; read it in place.
+          this.tag = first[this.offset];
+          this.length = first[this.offset + 1] | (first[this.offset + 2] << 8);
+          this.consume(HEADER_SIZE, first);
+        } else {
+          const h = this.take(HEADER_SIZE);
+          this.tag = h[0];
+          this.length = h[1] | (h[2] << 8);
+        }
         if (this.length > this.maxPayload && this.onOversize === 'discard') {
           this.state = 'discard';
         } else if (this.length > this.maxPayload) {
           const tag = this.tag;
           this.reset();
           throw new ProtocolError('transport', `tagged frame ${tagName(tag)} declares ${this.length} payload bytes, limit is ${this.maxPayload}`, 'TH_TCP_OVERSIZE', {
-            frame: h,
+            frame: Uint8Array.of(tag, this.length & 0xff, this.length >>> 8),
             expected: `length <= ${this.maxPayload}`,
           });
         }
@@ -104,7 +116,7 @@ export class TaggedFrameParser {
       }
       if (this.state === 'discard') {
         const n = Math.min(this.length, this.buffered);
-        this.take(n);
+        this.skip(n);
         this.length -= n;
         this.oversizeSkipped += n;
         if (this.length > 0) break;
@@ -125,28 +137,43 @@ export class TaggedFrameParser {
   reset(): void {
     this.state = 'header';
     this.chunks = [];
+    this.offset = 0;
     this.buffered = 0;
   }
 
-  /** Remove `n` buffered bytes and return them as one fresh copy (the caller owns it). */
+  /**
+   * Remove `n` buffered bytes and return them as a fresh copy: the caller owns it, and a frame
+   * kept (a frame log, a test's reply) does not pin the whole socket read it came in.
+   */
   private take(n: number): Uint8Array {
-    const first = this.chunks[0];
-    let out: Uint8Array;
-    if (first && first.length >= n) {
-      // Common case: the bytes are in the first chunk; copy once, keep the rest as a view.
-      out = new Uint8Array(n);
-      out.set(first.subarray(0, n));
-      const rest = first.subarray(n);
-      if (rest.length) this.chunks[0] = rest;
-      else this.chunks.shift();
-    } else {
-      const all = Buffer.concat(this.chunks);
-      out = new Uint8Array(n);
-      out.set(all.subarray(0, n));
-      const rest = all.subarray(n);
-      this.chunks = rest.length ? [rest] : [];
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const first = this.chunks[0];
+      const count = Math.min(n - filled, first.length - this.offset);
+      if (count === 1) out[filled] = first[this.offset];
+      else out.set(first.subarray(this.offset, this.offset + count), filled);
+      filled += count;
+      this.consume(count, first);
     }
-    this.buffered -= n;
     return out;
+  }
+
+  private skip(n: number): void {
+    while (n > 0) {
+      const first = this.chunks[0];
+      const count = Math.min(n, first.length - this.offset);
+      n -= count;
+      this.consume(count, first);
+    }
+  }
+
+  private consume(count: number, first: Uint8Array): void {
+    this.offset += count;
+    this.buffered -= count;
+    if (this.offset === first.length) {
+      this.chunks.shift();
+      this.offset = 0;
+    }
   }
 }

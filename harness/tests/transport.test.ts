@@ -5,6 +5,7 @@
 import net from 'node:net';
 import { test, expect } from '@playwright/test';
 import { TcpTransport, type StateEvent } from '../transport/tcp-transport.js';
+import type { ExchangeRecord } from '../transport/l1-transport.js';
 import { TAG, TaggedFrameParser, encodeFrame } from '../protocol/tagged-frame.js';
 import { TransportError, TransportTagError, TimeoutError, ProtocolError } from '../errors.js';
 
@@ -196,6 +197,74 @@ test('pipelined: a chip-select window reaches the server before any reply, repli
   const window = Promise.all([serial.csnLow(), serial.transfer(Uint8Array.of(1)), serial.csnHigh()]);
   await expect(window).rejects.toBeInstanceOf(TimeoutError);
   await serial.close();
+  await s.close();
+});
+
+test('pipelined window(): one write for CSN_LOW, SPI_SEND and CSN_HIGH, three exchanges recorded in order, the bytes clocked back', async () => {
+  const s = await server(echo);
+  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port, pipeline: true, resyncOnConnect: false });
+  const recs: { seq: number; tag: number; request: number[]; reply?: number[] }[] = [];
+  t.on('exchange', (r: ExchangeRecord) => recs.push({ seq: r.seq, tag: r.tag, request: [...r.request], reply: r.reply && [...r.reply] }));
+  const before = t.socketWrites;
+  const [a, b] = await Promise.all([t.window(Uint8Array.of(1, 2)), t.window(Uint8Array.of(3))]);
+  expect([...a, ...b]).toEqual([0xfe, 0xfd, 0xfc]);
+  expect(t.socketWrites - before).toBe(1); // both windows issued in one tick: one write
+  expect(recs).toEqual([
+    { seq: 0, tag: TAG.CSN_LOW, request: [], reply: [] },
+    { seq: 1, tag: TAG.SPI_SEND, request: [1, 2], reply: [0xfe, 0xfd] },
+    { seq: 2, tag: TAG.CSN_HIGH, request: [], reply: [] },
+    { seq: 3, tag: TAG.CSN_LOW, request: [], reply: [] },
+    { seq: 4, tag: TAG.SPI_SEND, request: [3], reply: [0xfc] },
+    { seq: 5, tag: TAG.CSN_HIGH, request: [], reply: [] },
+  ]);
+  await t.close();
+  await s.close();
+});
+
+test('pipelined window(): a failing CSN_LOW rejects the window with its error, chip select is still raised, and the next exchange gets its own reply', async () => {
+  const seen: number[] = [];
+  const s = await server((sock, tag, payload, n) => {
+    seen.push(tag);
+    if (n === 0) sock.write(encodeFrame(TAG.EXCEPTION));
+    else echo(sock, tag, payload, n);
+  });
+  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port, pipeline: true, resyncOnConnect: false });
+  const e = await t.window(Uint8Array.of(9)).catch((x: unknown) => x);
+  expect(e).toBeInstanceOf(TransportTagError);
+  expect((e as TransportTagError).code).toBe('TH_TCP_EXCEPTION');
+  expect(await t.transfer(Uint8Array.of(0x0f))).toEqual(Uint8Array.of(0xf0));
+  expect(seen).toEqual([TAG.CSN_LOW, TAG.SPI_SEND, TAG.CSN_HIGH, TAG.SPI_SEND]);
+  await t.close();
+  await s.close();
+});
+
+test('pipelined: a lost reply times out the exchange waiting for it, and every exchange behind it fails with TH_TCP_LINK_LOST', async () => {
+  const s = await server((sock, tag, payload, n) => {
+    if (n === 0) echo(sock, tag, payload, n); // the server stops answering after the first
+  });
+  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port, pipeline: true, ioTimeoutMs: 150, receiveRetries: 0, resyncOnConnect: false });
+  const results = await Promise.allSettled([t.csnLow(), t.transfer(Uint8Array.of(1)), t.csnHigh(), t.csnLow()]);
+  expect(results[0].status).toBe('fulfilled');
+  expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(TimeoutError);
+  expect((results[2] as PromiseRejectedResult).reason).toMatchObject({ code: 'TH_TCP_LINK_LOST' });
+  expect((results[3] as PromiseRejectedResult).reason).toMatchObject({ code: 'TH_TCP_LINK_LOST' });
+  await t.close();
+  await s.close();
+});
+
+test('pipelined: an oversize payload fails in its turn without being written; the exchanges around it are answered', async () => {
+  const seen: number[] = [];
+  const s = await server((sock, tag, payload, n) => {
+    seen.push(payload.length);
+    echo(sock, tag, payload, n);
+  });
+  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port, pipeline: true, resyncOnConnect: false, maxPayload: 8 });
+  const results = await Promise.allSettled([t.transfer(Uint8Array.of(1)), t.transfer(new Uint8Array(9)), t.transfer(Uint8Array.of(2))]);
+  expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+  expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'TH_TCP_PAYLOAD' });
+  expect(seen).toEqual([1, 1]);
+  expect(t.sequence).toBe(2); // a message never sent takes no sequence number
+  await t.close();
   await s.close();
 });
 

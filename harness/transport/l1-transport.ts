@@ -19,6 +19,12 @@ export interface L1Transport {
   csnHigh(): Promise<void>;
   /** Full-duplex transfer: returns as many bytes as were sent. */
   transfer(data: Uint8Array): Promise<Uint8Array>;
+  /**
+   * One chip-select window, CSN_LOW, `transfer(data)`, CSN_HIGH, issued at once: the same three
+   * exchanges; fails with the first that fails, and chip select is raised even then. Optional: a
+   * transport without it gets the three calls.
+   */
+  window?(data: Uint8Array): Promise<Uint8Array>;
   /** Clock out `length` filler bytes and return what the chip sends. */
   read(length: number): Promise<Uint8Array>;
   powerOn(): Promise<void>;

@@ -40,6 +40,11 @@ export abstract class TaggedL1Transport extends EventEmitter implements L1Transp
   transfer(data: Uint8Array): Promise<Uint8Array> {
     return this.exchange(TAG.SPI_SEND, data);
   }
+  /** One chip-select window: CSN_LOW, the transfer, CSN_HIGH, all issued at once (see L1Transport). */
+  async window(data: Uint8Array): Promise<Uint8Array> {
+    const [, back] = await Promise.all([this.csnLow(), this.transfer(data), this.csnHigh()]);
+    return back;
+  }
   read(length: number): Promise<Uint8Array> {
     return this.exchange(TAG.SPI_SEND, new Uint8Array(length));
   }

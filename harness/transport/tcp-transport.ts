@@ -21,7 +21,7 @@
 import net from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { TransportError, TimeoutError, ProtocolError, type ErrorCode } from '../errors.js';
-import { DEFAULT_MAX_PAYLOAD, TAG, TaggedFrameParser, encodeFrame, tagName, type TaggedFrame } from '../protocol/tagged-frame.js';
+import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, TAG, TaggedFrameParser, encodeFrame, tagName, type TaggedFrame } from '../protocol/tagged-frame.js';
 import { connectSocket, isTlsError, retireSocket, ConnectFailure, type StreamSocket, type TlsOptions } from './connect-socket.js';
 import type { ExchangeRecord } from './l1-transport.js';
 import { TaggedL1Transport, checkReplyTag } from './tagged-l1-transport.js';
@@ -81,6 +81,25 @@ interface Pending {
   timedOut: () => Error;
 }
 
+/**
+ * A pipelined exchange: written when issued, matched to its reply in turn. Only the exchange at
+ * the head of the queue waits (and is bounded); the ones behind it start their turn as it settles.
+ */
+interface Queued {
+  tag: number;
+  payload: Uint8Array;
+  /** False when the message could not be written at issue (link down, too long): it fails in its turn. */
+  written: boolean;
+  resolve: (reply: Uint8Array) => void;
+  reject: (e: Error) => void;
+  /** Set when its turn starts. */
+  rec?: ExchangeRecord;
+  t0: number;
+  deadline: number;
+}
+
+const EMPTY = new Uint8Array(0);
+const NOOP = (): void => {};
 const CSN_HIGH_FRAME = encodeFrame(TAG.CSN_HIGH);
 /** Errors after which the connection is unusable; with `reconnect` the exchange is retried on a new one. */
 const LINK_DOWN_CODES: readonly ErrorCode[] = ['TH_TCP_CLOSED', 'TH_TCP_IO', 'TH_TCP_LINK_LOST', 'TH_TLS'];
@@ -93,6 +112,8 @@ export class TcpTransport extends TaggedL1Transport {
   private waiter?: Pending;
   /** Pipelined frames issued in the current tick, written together by `flush`. */
   private outbox: Uint8Array[] = [];
+  /** Pipelined exchanges in wire order; the head is the one whose reply is awaited. */
+  private queue: Queued[] = [];
   /** The latest exchange issued; the next one runs after it settles. */
   private last?: Promise<unknown>;
   /** Exchanges issued and not yet finished: with none, the next one starts at once. */
@@ -240,8 +261,10 @@ export class TcpTransport extends TaggedL1Transport {
       } catch (e) {
         // The waiting exchange gets the protocol error; later ones find the link lost.
         const w = this.settleWaiter();
+        const head = this.takeWaitingHead();
         this.loseLink(e as Error, 'reply stream out of sync');
         w?.reject(e as Error);
+        if (head) this.settleHead(head, e as Error);
         return;
       }
       for (const f of frames) {
@@ -249,6 +272,7 @@ export class TcpTransport extends TaggedL1Transport {
         if (w) w.resolve(f);
         else this.inbox.push(f);
       }
+      if (this.queue.length) this.drainQueue();
     });
     sock.on('error', (e) => {
       if (this.socket !== sock) return;
@@ -266,6 +290,8 @@ export class TcpTransport extends TaggedL1Transport {
   private fail(e: Error): void {
     this.linkError ??= e;
     this.settleWaiter()?.reject(e);
+    const head = this.takeWaitingHead();
+    if (head) this.settleHead(head, e);
   }
 
   /**
@@ -307,6 +333,12 @@ export class TcpTransport extends TaggedL1Transport {
   private readonly onTimer = (): void => {
     this.timer = undefined;
     this.timerDue = Infinity;
+    const head = this.queue[0];
+    if (head?.rec && !this.waiter) {
+      if (performance.now() < head.deadline) return this.armTimer(head.deadline);
+      this.takeWaitingHead();
+      return this.settleHead(head, this.replyTimedOut(head.tag, head.payload));
+    }
     const w = this.waiter;
     if (!w) return;
     if (performance.now() < w.deadline) return this.armTimer(w.deadline);
@@ -347,40 +379,157 @@ export class TcpTransport extends TaggedL1Transport {
    * Send one tagged message and return the reply payload. Replies are taken in order; without
    * pipelining a message is written only after the previous reply has arrived.
    */
-  exchange(tag: number, payload: Uint8Array = new Uint8Array(0)): Promise<Uint8Array> {
-    // Pipelined: write now if the message is valid and the link is up; otherwise the exchange
-    // fails in its turn with the usual error.
-    const written = this.options.pipeline && !this.closed && !this.linkError && !!this.socket && payload.length <= this.options.maxPayload;
-    if (written) this.writeGathered(encodeFrame(tag, payload));
+  exchange(tag: number, payload: Uint8Array = EMPTY): Promise<Uint8Array> {
+    if (this.options.pipeline) {
+      // Written now if the message is valid and the link is up; otherwise it fails in its turn.
+      return new Promise<Uint8Array>((resolve, reject) => {
+        const ok = this.writable(payload);
+        if (ok) this.writeGathered(encodeFrame(tag, payload));
+        this.enqueue(tag, payload, ok, resolve, reject);
+      });
+    }
     // Nothing in flight: start now (no hop through a settled promise); otherwise after the last.
-    const go = () => this.exchangeNow(tag, payload, written);
+    const go = () => this.exchangeNow(tag, payload);
     const run = this.inFlight === 0 || !this.last ? go() : this.last.then(go, go);
     this.inFlight++;
     this.last = run;
     return run;
   }
 
-  private async exchangeNow(tag: number, payload: Uint8Array, written = false): Promise<Uint8Array> {
+  /**
+   * One chip-select window (CSN_LOW, SPI_SEND, CSN_HIGH): the same three exchanges, recorded one
+   * by one, with one promise for the bytes clocked back. It fails with the first exchange that
+   * fails, and chip select is raised even then (all three are issued together). Pipelined, the
+   * three messages are encoded into one buffer and matched without a promise each.
+   */
+  override window(bytes: Uint8Array): Promise<Uint8Array> {
+    if (!this.options.pipeline) return super.window(bytes);
+    return new Promise<Uint8Array>((resolve, reject) => {
+      let back: Uint8Array = EMPTY;
+      let failed = false;
+      const fail = (e: Error): void => {
+        if (failed) return;
+        failed = true;
+        reject(e);
+      };
+      const ok = this.writable(bytes);
+      if (ok) {
+        const n = bytes.length;
+        const frames = new Uint8Array(3 * HEADER_SIZE + n);
+        frames[0] = TAG.CSN_LOW;
+        frames[3] = TAG.SPI_SEND;
+        frames[4] = n & 0xff;
+        frames[5] = n >>> 8;
+        frames.set(bytes, 6);
+        frames[6 + n] = TAG.CSN_HIGH;
+        this.writeGathered(frames);
+      }
+      this.enqueue(TAG.CSN_LOW, EMPTY, ok, NOOP, fail);
+      this.enqueue(TAG.SPI_SEND, bytes, ok, (r) => (back = r), fail);
+      this.enqueue(TAG.CSN_HIGH, EMPTY, ok, () => failed || resolve(back), fail);
+    });
+  }
+
+  /** Whether a pipelined message can be written when issued. */
+  private writable(payload: Uint8Array): boolean {
+    return !this.closed && !this.linkError && !!this.socket && payload.length <= this.options.maxPayload;
+  }
+
+  private enqueue(tag: number, payload: Uint8Array, written: boolean, resolve: (r: Uint8Array) => void, reject: (e: Error) => void): void {
+    this.queue.push({ tag, payload, written, resolve, reject, t0: 0, deadline: 0 });
+    if (this.queue.length === 1) this.drainQueue();
+  }
+
+  /**
+   * Start the head's turn, and settle every exchange whose reply is already here (or that fails
+   * before any reply: closed, too long, link lost), in order. The same checks, records and
+   * errors as a serial exchange, in the same order.
+   */
+  private drainQueue(): void {
+    for (let head = this.queue[0]; head; head = this.queue[0]) {
+      if (!head.rec) {
+        if (this.closed) {
+          this.queue.shift();
+          head.reject(new TransportError(`transport is closed; cannot send ${tagName(head.tag)}`, 'TH_TCP_CLOSED'));
+          continue;
+        }
+        if (head.payload.length > this.options.maxPayload) {
+          this.queue.shift();
+          head.reject(this.payloadTooLong(head.tag, head.payload));
+          continue;
+        }
+        head.rec = { seq: this.seq++, time: Date.now(), durationMs: 0, tag: head.tag, request: head.payload };
+        head.t0 = performance.now();
+        if (this.linkError || !this.socket) {
+          this.settleHead(head, this.linkError ?? new TransportError('not connected', 'TH_TCP_CLOSED'));
+          continue;
+        }
+        if (!head.written) this.writeNow(encodeFrame(head.tag, head.payload));
+        head.deadline = head.t0 + this.options.ioTimeoutMs * (this.options.receiveRetries + 1);
+      }
+      const reply = this.inbox.shift();
+      if (!reply) {
+        this.armTimer(head.deadline);
+        return;
+      }
+      this.settleHead(head, undefined, reply);
+    }
+    this.timer?.unref();
+  }
+
+  /** The head, if it is waiting for its reply, taken off the queue (its turn ends now). */
+  private takeWaitingHead(): Queued | undefined {
+    const head = this.queue[0];
+    if (!head?.rec) return undefined;
+    this.queue.shift();
+    return head;
+  }
+
+  /** Finish an exchange whose turn has started: check, record, settle; then the next one's turn. */
+  private settleHead(head: Queued, error?: Error, reply?: TaggedFrame): void {
+    if (this.queue[0] === head) this.queue.shift();
+    const rec = head.rec!;
+    if (reply) {
+      rec.replyTag = reply.tag;
+      rec.reply = reply.payload;
+      try {
+        this.check(head.tag, head.payload, reply);
+      } catch (e) {
+        error = e as Error;
+      }
+    }
+    if (error) rec.error = error.message;
+    rec.durationMs = performance.now() - head.t0;
+    this.onExchange?.(rec);
+    this.emit('exchange', rec);
+    if (error) head.reject(error);
+    else head.resolve(reply!.payload);
+    if (this.queue.length) this.drainQueue();
+  }
+
+  private payloadTooLong(tag: number, payload: Uint8Array): TransportError {
+    return new TransportError(`${tagName(tag)} payload of ${payload.length} bytes exceeds the maximum of ${this.options.maxPayload}`, 'TH_TCP_PAYLOAD', {
+      expected: `<= ${this.options.maxPayload} bytes`,
+    });
+  }
+
+  private async exchangeNow(tag: number, payload: Uint8Array): Promise<Uint8Array> {
     try {
-      return await this.recordedExchange(tag, payload, written);
+      return await this.recordedExchange(tag, payload);
     } finally {
       this.inFlight--;
     }
   }
 
-  private async recordedExchange(tag: number, payload: Uint8Array, written: boolean): Promise<Uint8Array> {
+  private async recordedExchange(tag: number, payload: Uint8Array): Promise<Uint8Array> {
     if (this.closed) throw new TransportError(`transport is closed; cannot send ${tagName(tag)}`, 'TH_TCP_CLOSED');
-    if (payload.length > this.options.maxPayload) {
-      throw new TransportError(`${tagName(tag)} payload of ${payload.length} bytes exceeds the maximum of ${this.options.maxPayload}`, 'TH_TCP_PAYLOAD', {
-        expected: `<= ${this.options.maxPayload} bytes`,
-      });
-    }
+    if (payload.length > this.options.maxPayload) throw this.payloadTooLong(tag, payload);
     const seq = this.seq++;
     const started = Date.now();
     const t0 = performance.now();
     const rec: ExchangeRecord = { seq, time: started, durationMs: 0, tag, request: payload };
     try {
-      const reply = await this.roundTrip(tag, payload, written);
+      const reply = await this.roundTrip(tag, payload);
       rec.replyTag = reply.tag;
       rec.reply = reply.payload;
       this.check(tag, payload, reply);
@@ -395,11 +544,11 @@ export class TcpTransport extends TaggedL1Transport {
     }
   }
 
-  private async roundTrip(tag: number, payload: Uint8Array, written: boolean): Promise<TaggedFrame> {
+  private async roundTrip(tag: number, payload: Uint8Array): Promise<TaggedFrame> {
     for (let attempt = 0; ; attempt++) {
       try {
         if (this.linkError || !this.socket) throw this.linkError ?? new TransportError('not connected', 'TH_TCP_CLOSED');
-        if (!written || attempt > 0) this.writeNow(encodeFrame(tag, payload));
+        this.writeNow(encodeFrame(tag, payload));
         return await this.receive(tag, payload);
       } catch (e) {
         const linkDown = e instanceof TransportError && LINK_DOWN_CODES.includes(e.code);
@@ -419,12 +568,16 @@ export class TcpTransport extends TaggedL1Transport {
    */
   private receive(tag: number, payload: Uint8Array): Promise<TaggedFrame> {
     const { ioTimeoutMs, receiveRetries } = this.options;
+    return this.nextFrame(ioTimeoutMs * (receiveRetries + 1), () => this.replyTimedOut(tag, payload));
+  }
+
+  /** A reply that did not come within every wait: the link ends (a late reply would be taken as the next one's). */
+  private replyTimedOut(tag: number, payload: Uint8Array): TimeoutError {
+    const { ioTimeoutMs, receiveRetries } = this.options;
     const waits = receiveRetries + 1;
-    return this.nextFrame(ioTimeoutMs * waits, () => {
-      const err = new TimeoutError('transport', `no reply to ${tagName(tag)} after ${waits} waits of ${ioTimeoutMs} ms`, ioTimeoutMs, { frame: payload });
-      this.loseLink(err, `no reply to ${tagName(tag)} within ${waits * ioTimeoutMs} ms`);
-      return err;
-    });
+    const err = new TimeoutError('transport', `no reply to ${tagName(tag)} after ${waits} waits of ${ioTimeoutMs} ms`, ioTimeoutMs, { frame: payload });
+    this.loseLink(err, `no reply to ${tagName(tag)} within ${waits * ioTimeoutMs} ms`);
+    return err;
   }
 
   private check(tag: number, payload: Uint8Array, reply: TaggedFrame): void {
