@@ -234,9 +234,13 @@ export class L2Link {
 
 }
 
-/** One Get_Response window: the request byte, then filler clocking out a maximum-size frame. */
+/**
+ * One Get_Response window: the request byte, then filler clocking out a maximum-size frame. One
+ * shared array (two polls per L3 command made a fresh one each time): transports copy what they
+ * send and records only read it, so nothing writes to it.
+ */
+const GET_RESPONSE_WINDOW = new Uint8Array(MAX_READ);
+GET_RESPONSE_WINDOW[0] = L2_REQ.GET_RESPONSE;
 function getResponseWindow(): Uint8Array {
-  const req = new Uint8Array(MAX_READ);
-  req[0] = L2_REQ.GET_RESPONSE;
-  return req;
+  return GET_RESPONSE_WINDOW;
 }

@@ -14,7 +14,7 @@
  */
 import net from 'node:net';
 import { writeFileSync } from 'node:fs';
-import { TAG, TaggedFrameParser, encodeFrame, tagName, MODEL_SERVER_MAX_PAYLOAD } from '../protocol/tagged-frame.js';
+import { HEADER_SIZE, TAG, TaggedFrameParser, encodeFrame, tagName, MODEL_SERVER_MAX_PAYLOAD } from '../protocol/tagged-frame.js';
 import { OneClientAtATime, clientName } from '../protocol/one-client-at-a-time.js';
 import { ModelError } from '../errors.js';
 import { TropicModel } from './chip.js';
@@ -160,7 +160,8 @@ export class ModelServer {
     const who = clientName(sock);
     this.stats.connections++;
     this.log('info', `client ${who} connected`);
-    const parser = new TaggedFrameParser(this.maxPayload, 'discard');
+    // Payloads are views into the read: each is handled before the next read arrives.
+    const parser = new TaggedFrameParser(this.maxPayload, 'discard', 'view');
     if (this.idleTimeoutMs > 0) {
       sock.setTimeout(this.idleTimeoutMs);
       sock.on('timeout', () => {
@@ -243,7 +244,17 @@ export class ModelServer {
           this.chip.spi.csnRising();
           return encodeFrame(tag);
         case TAG.SPI_SEND:
-          return encodeFrame(tag, this.chip.spi.transfer(payload));
+        {
+          // The reply frame is built around the bytes clocked back (no copy of them).
+          const n = payload.length;
+          const frame = new Uint8Array(HEADER_SIZE + n);
+          const back = this.chip.spi.transfer(payload, frame.subarray(HEADER_SIZE));
+          if (back.length !== n) return encodeFrame(tag, back);
+          frame[0] = tag;
+          frame[1] = n & 0xff;
+          frame[2] = n >>> 8;
+          return frame;
+        }
         case TAG.POWER_ON:
           return encodeFrame(tag);
         case TAG.POWER_OFF:

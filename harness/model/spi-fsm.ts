@@ -110,9 +110,13 @@ export class SpiFsm {
     return (ready ? CHIP_STATUS.READY : 0) | this.faults.chipStatusBits;
   }
 
-  transfer(rx: Uint8Array): Uint8Array {
+  /**
+   * One full-duplex transfer: the bytes clocked back, as many as `rx` (none while chip select is
+   * high). `out` (zeroed, `rx.length` bytes) receives them when given, so a server can encode its
+   * reply frame around them without another copy.
+   */
+  transfer(rx: Uint8Array, out: Uint8Array = new Uint8Array(rx.length)): Uint8Array {
     const n = rx.length;
-    const out = new Uint8Array(n);
     switch (this.state) {
       case 'idle':
         return new Uint8Array(0);

@@ -41,7 +41,10 @@ export function hkdf(salt: Uint8Array, ikm: Uint8Array): [Uint8Array, Uint8Array
 
 export function nonceBytes(n: number): Uint8Array {
   const iv = new Uint8Array(12);
-  new DataView(iv.buffer).setUint32(0, n >>> 0, true);
+  iv[0] = n & 0xff;
+  iv[1] = (n >>> 8) & 0xff;
+  iv[2] = (n >>> 16) & 0xff;
+  iv[3] = (n >>> 24) & 0xff;
   return iv;
 }
 

@@ -74,7 +74,16 @@ export class TaggedFrameParser {
    * `throw`: an oversize length raises TH_TCP_OVERSIZE (a client cannot trust the stream).
    * `discard`: the payload is skipped and a frame marked `oversize` is returned (a server stays in sync).
    */
-  constructor(private readonly maxPayload = MAX_PAYLOAD_FIELD, private readonly onOversize: 'throw' | 'discard' = 'throw') {}
+  constructor(
+    private readonly maxPayload = MAX_PAYLOAD_FIELD,
+    private readonly onOversize: 'throw' | 'discard' = 'throw',
+    /**
+     * `copy` (default): every payload is a fresh array the caller owns. `view`: a payload that
+     * arrived in one chunk is a view into it (a server that handles each frame at once and keeps
+     * nothing: one copy less per message); one spread over chunks is still assembled in a copy.
+     */
+    private readonly payloads: 'copy' | 'view' = 'copy',
+  ) {}
 
   /** True while a frame has started but not completed (a disconnect now is mid-frame). */
   get midFrame(): boolean {
@@ -84,7 +93,8 @@ export class TaggedFrameParser {
   /** Feed bytes; returns every frame completed by them. Throws ProtocolError on an oversize length. */
   push(data: Uint8Array): TaggedFrame[] {
     if (data.length) {
-      this.chunks.push(data);
+      // A plain Uint8Array view (not a Buffer): its subarrays are cheaper, and a payload's slice() copies.
+      this.chunks.push(Buffer.isBuffer(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data);
       this.buffered += data.length;
     }
     const out: TaggedFrame[] = [];
@@ -127,7 +137,7 @@ export class TaggedFrameParser {
       }
       if (this.state === 'payload') {
         if (this.buffered < this.length) break;
-        out.push({ tag: this.tag, payload: this.take(this.length) });
+        out.push({ tag: this.tag, payload: this.payloads === 'view' ? this.view(this.length) : this.take(this.length) });
         this.state = 'header';
       }
     }
@@ -156,6 +166,15 @@ export class TaggedFrameParser {
       filled += count;
       this.consume(count, first);
     }
+    return out;
+  }
+
+  /** Remove `n` buffered bytes: a view when they are in the first chunk, else a copy. */
+  private view(n: number): Uint8Array {
+    const first = this.chunks[0];
+    if (n === 0 || first.length - this.offset < n) return this.take(n);
+    const out = first.subarray(this.offset, this.offset + n);
+    this.consume(n, first);
     return out;
   }
 
