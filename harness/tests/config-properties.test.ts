@@ -212,13 +212,27 @@ const concat = (parts: Uint8Array[]) => Uint8Array.from(Buffer.concat(parts));
 test('tagged frames: any split of an encoded stream gives back exactly its frames; random bytes throw only TH_TCP_OVERSIZE', () => {
   fc.assert(
     fc.property(fc.array(frame, { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 12 }), (frames, cuts) => {
-      const parser = new TaggedFrameParser();
-      const got: TaggedFrame[] = split(concat(frames.map((f) => encodeFrame(f.tag, f.payload))), cuts).flatMap((p) => parser.push(p));
-      expect(got.map((f) => ({ tag: f.tag, payload: Uint8Array.from(f.payload) }))).toEqual(frames);
-      expect(parser.midFrame).toBe(false);
+      // Both payload modes: fresh copies, and views into the reads (the model server's).
+      for (const mode of ['copy', 'view'] as const) {
+        const parser = new TaggedFrameParser(undefined, 'throw', mode);
+        const parts = split(concat(frames.map((f) => encodeFrame(f.tag, f.payload))), cuts);
+        const got: TaggedFrame[] = parts.flatMap((p) => parser.push(p));
+        expect(got.map((f) => ({ tag: f.tag, payload: Uint8Array.from(f.payload) }))).toEqual(frames);
+        expect(parser.midFrame).toBe(false);
+        // a copy never shares memory with a read; a view of a frame inside one read does
+        const shared = got.filter((f) => f.payload.length && parts.some((p) => p.buffer === f.payload.buffer));
+        if (mode === 'copy') expect(shared).toEqual([]);
+      }
     }),
     { numRuns: 400 },
   );
+  // In view mode, a payload inside one read is a view into it (no copy).
+  const read = concat([encodeFrame(3, Uint8Array.of(1, 2, 3)), encodeFrame(4, Uint8Array.of(5))]);
+  const views = new TaggedFrameParser(undefined, 'throw', 'view').push(read);
+  expect(views.map((f) => [f.payload.buffer === read.buffer, f.payload.byteOffset])).toEqual([
+    [true, 3],
+    [true, 9],
+  ]);
   // A server parser (discard mode) stays in sync past an oversize frame: the frame after it arrives intact.
   fc.assert(
     fc.property(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 11, max: 2000 }), frame, fc.array(fc.nat(), { maxLength: 8 }), (tag, big, next, cuts) => {
