@@ -109,7 +109,7 @@ export const ENV_SPEC = {
   TVL_PIP_ARGS: { schema: z.string().default(''), doc: 'tvl-container: extra pip arguments for the built image, e.g. "--no-deps --no-build-isolation" on a base image that already has ts-tvl\'s dependencies (no registry)', example: '' },
   DOCKER_HOST: {
     schema: z.string().regex(/^(unix|tcp|npipe|ssh):\/\/\S+$/, 'unix://path, tcp://host:port, ssh://host or npipe://path').optional(),
-    doc: "container targets: the Docker engine (local or remote). Unset: the engine that .ci/docker-engine started (reports/.docker/engine.env), else testcontainers' default",
+    doc: "container targets: the Docker engine (local or remote). Unset: the engine that .ci/docker-engine started (reports/.docker/engine.env), else testcontainers' default. Naming that private engine also applies the settings recorded with it",
     example: '',
   },
   MODEL_BASE_IMAGE: { schema: z.string().default('tropic-harness/base:bookworm'), doc: "model-container: base image with Node 20 for the project's model image", example: 'tropic-harness/base:bookworm' },

@@ -27,14 +27,19 @@ const ENGINE_VARS = /^(DOCKER_|TESTCONTAINERS_)/;
 const choices = new WeakMap<object, EngineChoice>();
 
 /** The engine for a configuration: decided on first use, the same object afterwards. */
-export function dockerEngine(cfg: { DOCKER_HOST?: string }, env: NodeJS.ProcessEnv = process.env): EngineChoice {
+export function dockerEngine(cfg: { DOCKER_HOST?: string }, env: NodeJS.ProcessEnv = process.env, privateEngineEnv = PRIVATE_ENGINE_ENV): EngineChoice {
   const known = choices.get(cfg);
   if (known) return known;
   const fromEnv = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => ENGINE_VARS.test(e[0]) && e[1] !== undefined));
+  const privateVars = existsSync(privateEngineEnv) ? parseDotenv(readFileSync(privateEngineEnv)) : undefined;
   let choice: EngineChoice;
-  if (cfg.DOCKER_HOST) choice = { dockerHost: cfg.DOCKER_HOST, source: 'DOCKER_HOST', vars: { ...fromEnv, DOCKER_HOST: cfg.DOCKER_HOST } };
-  else if (existsSync(PRIVATE_ENGINE_ENV)) {
-    const vars = { ...parseDotenv(readFileSync(PRIVATE_ENGINE_ENV)), ...fromEnv };
+  if (cfg.DOCKER_HOST) {
+    // DOCKER_HOST naming the private engine gets its settings too: that engine publishes ports on
+    // 127.0.0.1 only, and testcontainers finds them only with its host override.
+    const sameEngine = privateVars?.DOCKER_HOST === cfg.DOCKER_HOST ? privateVars : {};
+    choice = { dockerHost: cfg.DOCKER_HOST, source: 'DOCKER_HOST', vars: { ...sameEngine, ...fromEnv, DOCKER_HOST: cfg.DOCKER_HOST } };
+  } else if (privateVars) {
+    const vars = { ...privateVars, ...fromEnv };
     choice = { dockerHost: vars.DOCKER_HOST, source: 'private engine (.ci/docker-engine)', vars };
   } else choice = { dockerHost: fromEnv.DOCKER_HOST, source: 'testcontainers default', vars: fromEnv };
   choice = { ...choice, vars: { TESTCONTAINERS_RYUK_DISABLED: 'true', ...choice.vars } };

@@ -15,6 +15,7 @@ import { test, expect } from '@playwright/test';
 import { ENV_SPEC, envExample, resolveConfig } from '../config/env.js';
 import { splitShellWords } from '../config/command-line.js';
 import { PROJECT_ROOT } from '../paths.js';
+import { dockerEngine } from '../targets/docker-engine.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 let dir: string;
@@ -158,4 +159,25 @@ test('`tropic-harness config` on a bad set: exit 1, every problem listed, no sta
   expect(failed?.stderr).toContain('TROPIC_RIG="tcp://h:99999"');
   expect(failed?.stderr).toContain('TROPIC_PAIRING_SLOT="9"');
   expect(failed?.stderr).not.toMatch(/\n\s+at /);
+});
+
+test("DOCKER_HOST naming the private engine (.ci/docker-engine) also gets that engine's testcontainers settings; another engine does not", () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'engine-env-'));
+  try {
+    const file = path.join(dir, 'engine.env');
+    writeFileSync(file, 'DOCKER_HOST=unix:///run/private.sock\nTESTCONTAINERS_HOST_OVERRIDE=127.0.0.1\nTESTCONTAINERS_RYUK_DISABLED=true\n');
+    const same = dockerEngine({ DOCKER_HOST: 'unix:///run/private.sock' }, {}, file);
+    expect(same.source).toBe('DOCKER_HOST');
+    expect(same.vars).toMatchObject({ DOCKER_HOST: 'unix:///run/private.sock', TESTCONTAINERS_HOST_OVERRIDE: '127.0.0.1' });
+    const other = dockerEngine({ DOCKER_HOST: 'unix:///var/run/docker.sock' }, {}, file);
+    expect(other.vars.DOCKER_HOST).toBe('unix:///var/run/docker.sock');
+    expect(other.vars.TESTCONTAINERS_HOST_OVERRIDE).toBeUndefined();
+    // the environment still wins over the file
+    const overridden = dockerEngine({ DOCKER_HOST: 'unix:///run/private.sock' }, { TESTCONTAINERS_HOST_OVERRIDE: '10.0.0.2' }, file);
+    expect(overridden.vars.TESTCONTAINERS_HOST_OVERRIDE).toBe('10.0.0.2');
+    const unset = dockerEngine({}, {}, file);
+    expect(unset).toMatchObject({ source: 'private engine (.ci/docker-engine)', dockerHost: 'unix:///run/private.sock' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
