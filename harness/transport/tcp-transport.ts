@@ -268,7 +268,8 @@ export class TcpTransport extends TaggedL1Transport {
         return;
       }
       for (const f of frames) {
-        const w = this.settleWaiter();
+        // (the timer is left alone unless a waiter settles: toggling it per message showed in profiles)
+        const w = this.waiter && this.settleWaiter();
         if (w) w.resolve(f);
         else this.inbox.push(f);
       }
