@@ -15,7 +15,7 @@
  * Options are allure-playwright's, passed through unchanged.
  */
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Suite } from '@playwright/test/reporter';
 import type { Globals, TestResult, TestResultContainer } from 'allure-js-commons';
@@ -37,8 +37,14 @@ function tempPathFor(target: string): string {
   return path.join(path.dirname(target), `.allure-write-${randomUUID()}.tmp`);
 }
 
+/** Why a hard link cannot be made here, whichever file it is: then attachments are copied. */
+const NO_LINK_CODES = new Set(['EXDEV', 'EPERM', 'EACCES', 'ENOTSUP', 'EOPNOTSUPP', 'EMLINK', 'ENOSYS']);
+
 /** Writes Allure results atomically (temporary file + rename in the same folder), without fsync. */
 export class AtomicFileWriter implements Writer {
+  private linking = true;
+  private dirMade = false;
+
   constructor(readonly resultsDir: string) {}
 
   writeResult(result: TestResult): void {
@@ -53,9 +59,26 @@ export class AtomicFileWriter implements Writer {
     this.publish(distFileName, (temp) => writeFileSync(temp, content));
   }
 
-  /** A kernel-side copy (copy_file_range where the file system has it) instead of a read/write loop. */
+  /**
+   * A hard link where the file system allows one (the frame log is complete and never written
+   * again once attached, and a new run writes new files rather than truncating old ones: Playwright
+   * removes its output folder first), else a kernel-side copy. A copy per test's frame log was a
+   * third of the runner's Allure time.
+   */
   writeAttachmentFromPath(distFileName: string, from: string): void {
-    this.publish(distFileName, (temp) => copyFileSync(from, temp));
+    this.publish(distFileName, (temp) => {
+      if (this.linking) {
+        try {
+          linkSync(from, temp);
+          return;
+        } catch (err) {
+          // another file system, or links not allowed: copy from now on (a missing file stays an error)
+          if (!NO_LINK_CODES.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+          this.linking = false;
+        }
+      }
+      copyFileSync(from, temp);
+    });
   }
 
   writeEnvironmentInfo(info: EnvironmentInfo): void {
@@ -76,12 +99,19 @@ export class AtomicFileWriter implements Writer {
 
   /** Writes `name` through a temporary file renamed into place; on failure no temporary file stays. */
   private publish(name: string, writeTemp: (temp: string) => void): void {
-    // Per call, like FileSystemWriter: the folder may be emptied or removed during a run.
-    mkdirSync(this.resultsDir, { recursive: true });
     const target = path.join(this.resultsDir, name);
     const temp = tempPathFor(target);
     try {
-      writeTemp(temp);
+      // The folder is made once; were it removed during the run, the failed write makes it again.
+      if (!this.dirMade) mkdirSync(this.resultsDir, { recursive: true });
+      this.dirMade = true;
+      try {
+        writeTemp(temp);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        mkdirSync(this.resultsDir, { recursive: true });
+        writeTemp(temp);
+      }
       renameSync(temp, target);
     } catch (err) {
       rmSync(temp, { force: true });

@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test, expect } from '@playwright/test';
@@ -93,6 +93,40 @@ test('no temporary file is left behind, and a failed write (missing attachment s
   expect(() => writer.writeAttachmentFromPath('a2-attachment.txt', missing)).toThrow(/TH_REPORT \[report\] Allure results: cannot write .*a2-attachment\.txt.*ENOENT/);
   expect(readFileSync(path.join(resultsDir, 'a2-attachment.txt'), 'utf8')).toBe('first version');
   expect(readdirSync(resultsDir).filter((f) => TEMP_FILE.test(f))).toEqual([]);
+});
+
+test('an attachment from a path is a hard link on the same file system (no copy), and the results folder removed during a run is made again', () => {
+  const dir = tmpDir(os.tmpdir(), 'allure-writer-');
+  const resultsDir = path.join(dir, 'results');
+  const source = path.join(dir, 'frame-log.jsonl');
+  writeFileSync(source, '{"seq":0}\n');
+  const writer = new AtomicFileWriter(resultsDir);
+  writer.writeAttachmentFromPath('a-attachment.jsonl', source);
+  const linked = statSync(path.join(resultsDir, 'a-attachment.jsonl'));
+  expect(linked.ino).toBe(statSync(source).ino);
+  expect(linked.nlink).toBe(2);
+  // a later run removes its output folder: the attachment keeps its bytes
+  rmSync(source);
+  expect(readFileSync(path.join(resultsDir, 'a-attachment.jsonl'), 'utf8')).toBe('{"seq":0}\n');
+  rmSync(resultsDir, { recursive: true });
+  writer.writeResult({ uuid: 'r1', name: 'n', status: Status.PASSED, statusDetails: {}, stage: Stage.FINISHED, steps: [], attachments: [], parameters: [], labels: [], links: [] } as never);
+  expect(readdirSync(resultsDir)).toEqual(['r1-result.json']);
+});
+
+test('where a hard link cannot be made (another file system), attachments are copied', () => {
+  const dir = tmpDir(os.tmpdir(), 'allure-writer-');
+  const source = path.join('/dev/shm', `allure-writer-${process.pid}.txt`); // tmpfs: not the results' file system
+  test.skip(!existsSync('/dev/shm') || statSync('/dev/shm').dev === statSync(dir).dev, '/dev/shm is not a separate file system here');
+  writeFileSync(source, 'copied');
+  try {
+    const writer = new AtomicFileWriter(path.join(dir, 'results'));
+    writer.writeAttachmentFromPath('b-attachment.txt', source);
+    const out = statSync(path.join(dir, 'results', 'b-attachment.txt'));
+    expect(out.ino).not.toBe(statSync(source).ino);
+    expect(readFileSync(path.join(dir, 'results', 'b-attachment.txt'), 'utf8')).toBe('copied');
+  } finally {
+    rmSync(source, { force: true });
+  }
 });
 
 // A tiny suite for a child Playwright: one passing test with an attachment from a buffer and one
