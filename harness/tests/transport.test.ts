@@ -268,6 +268,18 @@ test('pipelined: an oversize payload fails in its turn without being written; th
   await s.close();
 });
 
+test('pipelined: 20,000 exchanges issued at once are all answered and settled in order (no recursion per reply)', async () => {
+  const s = await server(echo);
+  const t = await TcpTransport.connect({ host: '127.0.0.1', port: s.port, pipeline: true, resyncOnConnect: false });
+  const order: number[] = [];
+  const all = Array.from({ length: 20_000 }, (_, i) => t.transfer(Uint8Array.of(i & 0xff)).then((r) => (order.push(i), r[0])));
+  const replies = await Promise.all(all);
+  expect(replies.every((r, i) => r === (~i & 0xff))).toBe(true);
+  expect(order.every((v, i) => v === i)).toBe(true);
+  await t.close();
+  await s.close();
+});
+
 test('pipeline and reconnect together are refused', async () => {
   await expect(TcpTransport.connect({ host: '127.0.0.1', port: 1, pipeline: true, reconnect: true })).rejects.toMatchObject({ code: 'TH_TCP_OPTIONS' });
 });

@@ -264,7 +264,10 @@ export class TcpTransport extends TaggedL1Transport {
         const head = this.takeWaitingHead();
         this.loseLink(e as Error, 'reply stream out of sync');
         w?.reject(e as Error);
-        if (head) this.settleHead(head, e as Error);
+        if (head) {
+          this.settleHead(head, e as Error);
+          this.drainQueue();
+        }
         return;
       }
       for (const f of frames) {
@@ -292,7 +295,9 @@ export class TcpTransport extends TaggedL1Transport {
     this.linkError ??= e;
     this.settleWaiter()?.reject(e);
     const head = this.takeWaitingHead();
-    if (head) this.settleHead(head, e);
+    if (!head) return;
+    this.settleHead(head, e);
+    this.drainQueue(); // the ones behind it fail in their turn
   }
 
   /**
@@ -338,7 +343,8 @@ export class TcpTransport extends TaggedL1Transport {
     if (head?.rec && !this.waiter) {
       if (performance.now() < head.deadline) return this.armTimer(head.deadline);
       this.takeWaitingHead();
-      return this.settleHead(head, this.replyTimedOut(head.tag, head.payload));
+      this.settleHead(head, this.replyTimedOut(head.tag, head.payload));
+      return this.drainQueue();
     }
     const w = this.waiter;
     if (!w) return;
@@ -486,7 +492,11 @@ export class TcpTransport extends TaggedL1Transport {
     return head;
   }
 
-  /** Finish an exchange whose turn has started: check, record, settle; then the next one's turn. */
+  /**
+   * Finish an exchange whose turn has started: check, record, settle. The caller starts the next
+   * one's turn (`drainQueue`, a loop: settling in a recursion overflowed the stack at ~10,000
+   * exchanges answered in one read).
+   */
   private settleHead(head: Queued, error?: Error, reply?: TaggedFrame): void {
     if (this.queue[0] === head) this.queue.shift();
     const rec = head.rec!;
@@ -505,7 +515,6 @@ export class TcpTransport extends TaggedL1Transport {
     this.emit('exchange', rec);
     if (error) head.reject(error);
     else head.resolve(reply!.payload);
-    if (this.queue.length) this.drainQueue();
   }
 
   private payloadTooLong(tag: number, payload: Uint8Array): TransportError {
