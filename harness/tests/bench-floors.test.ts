@@ -17,6 +17,7 @@ import { ECHO_MEASURES, FLOOR_IN_PROCESS, FLOOR_OTHER_PROCESS } from '../bench/f
 import { benchSvg } from '../bench/plot.js';
 import type { BenchRow } from '../bench/measure.js';
 import { runChild } from './run-child.js';
+import { fixedRow as row } from './bench-rows.js';
 
 const BENCH = path.join(PROJECT_ROOT, 'dist', 'harness', 'bench', 'main.js');
 const ECHO_SERVER = path.join(PROJECT_ROOT, 'dist', 'harness', 'bench', 'echo-server.js');
@@ -26,7 +27,6 @@ let dir: string;
 test.beforeAll(() => (dir = mkdtempSync(path.join(os.tmpdir(), 'tropic-bench-floors-'))));
 test.afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const row = (measure: string, target: string, unit: string, median: number): BenchRow => ({ measure, target, unit, min: median, median, p99: median });
 
 test('echo server process: prints its port, answers a chip-select window written at once with the three messages, exits when its stdin closes', async () => {
   const child = spawn(process.execPath, [ECHO_SERVER], { stdio: ['pipe', 'pipe', 'inherit'] });

@@ -6,7 +6,7 @@
  * dropped before the next request instead of being taken as that request's response.
  */
 import { test, expect } from '@playwright/test';
-import { ModelServer } from '../model/server.js';
+import { modelServerPerTest } from './model-server-per-test.js';
 import { TcpTransport } from '../transport/tcp-transport.js';
 import { TropicSquare } from '../driver/tropic-square.js';
 import { loadPairingKey } from '../config/pairing-key.js';
@@ -17,18 +17,11 @@ import { GET_INFO_OBJECT } from '../protocol/l2.js';
 import type { ExchangeRecord } from '../transport/l1-transport.js';
 
 const key = loadPairingKey(resolveConfig({}));
-let server: ModelServer;
-
-test.beforeEach(async () => {
-  server = await new ModelServer({ port: 0 }).start();
-});
-test.afterEach(async () => {
-  await server.close();
-});
+const model = modelServerPerTest();
 
 /** A driver on a fresh connection, recording every exchange (tag, request bytes, reply bytes). */
 async function driver(pipeline: boolean) {
-  const t = await TcpTransport.connect({ host: '127.0.0.1', port: server.port, pipeline });
+  const t = await TcpTransport.connect({ host: '127.0.0.1', port: model.server.port, pipeline });
   const exchanges: ExchangeRecord[] = [];
   t.on('exchange', (r: ExchangeRecord) => exchanges.push(r));
   return { t, ts: new TropicSquare(t, { random: seededRandom('speculative-polls') }), exchanges };
@@ -39,8 +32,8 @@ const wire = (xs: ExchangeRecord[]) => xs.map((x) => `${x.tag}:${Buffer.from(x.r
 test('an L3 Ping is one socket write on a pipelining link and the same nine exchanges as a serial host', async () => {
   const results: { writes: number; exchanges: string[] }[] = [];
   for (const pipeline of [false, true]) {
-    server.freshChip('next host');
-    server.chip.random = seededRandom('model');
+    model.server.freshChip('next host');
+    model.server.chip.random = seededRandom('model');
     const { t, ts, exchanges } = await driver(pipeline);
     try {
       await ts.startSecureSession(0, key);
@@ -81,11 +74,11 @@ test('a busy chip answering not-ready is still polled until it answers, speculat
   const { t, ts } = await driver(true);
   try {
     await ts.startSecureSession(0, key);
-    server.faults.set({ busyPolls: 3 });
+    model.server.faults.set({ busyPolls: 3 });
     const busyBefore = ts.link.busyPolls;
     expect(await ts.ping(Uint8Array.of(9))).toEqual(Uint8Array.of(9));
     expect(ts.link.busyPolls - busyBefore).toBe(3);
-    expect(server.faults.settings.busyPolls).toBe(0);
+    expect(model.server.faults.settings.busyPolls).toBe(0);
   } finally {
     await t.close();
   }
@@ -95,7 +88,7 @@ test('a result poll issued ahead of a command the chip refuses is dropped, not t
   const { t, ts } = await driver(true);
   try {
     await ts.startSecureSession(0, key);
-    server.resetChip('the chip forgets the session; the host does not');
+    model.server.resetChip('the chip forgets the session; the host does not');
     const err = await ts.ping(Uint8Array.of(1)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(L2StatusError);
     expect((err as L2StatusError).statusName).toBe('NO_SESSION');

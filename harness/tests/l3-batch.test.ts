@@ -7,7 +7,7 @@
  * keeping what completed; an irreversible command is refused before anything is sent.
  */
 import { test, expect } from '@playwright/test';
-import { ModelServer } from '../model/server.js';
+import { modelServerPerTest } from './model-server-per-test.js';
 import { TcpTransport } from '../transport/tcp-transport.js';
 import { L3BatchError, TropicSquare, type DriverAnnotation, type L3Reply, type TropicSquareOptions } from '../driver/tropic-square.js';
 import { loadPairingKey } from '../config/pairing-key.js';
@@ -20,26 +20,20 @@ import { annotate, MESSAGES_PER_PING, PING, PING_BATCH, ROUND_TRIPS_PER_PING } f
 import { FLOOR_OTHER_PROCESS } from '../bench/floor-rows.js';
 import { driverRows } from '../bench/driver-rows.js';
 import type { BenchRow } from '../bench/measure.js';
+import { fixedRow as row } from './bench-rows.js';
 import type { BenchTarget } from '../bench/bench-targets.js';
 
 const key = loadPairingKey(resolveConfig({}));
-let server: ModelServer;
-
-test.beforeEach(async () => {
-  server = await new ModelServer({ port: 0 }).start();
-});
-test.afterEach(async () => {
-  await server.close();
-});
+const model = modelServerPerTest();
 
 /**
  * A driver with a secure session on a fresh chip, both sides seeded the same way every time (so two
  * runs exchange the same bytes), recording every exchange after the handshake.
  */
 async function sessionOn(pipeline: boolean, opts: TropicSquareOptions = {}) {
-  server.freshChip('next host');
-  server.chip.random = seededRandom('l3-batch model');
-  const t = await TcpTransport.connect({ host: '127.0.0.1', port: server.port, pipeline });
+  model.server.freshChip('next host');
+  model.server.chip.random = seededRandom('l3-batch model');
+  const t = await TcpTransport.connect({ host: '127.0.0.1', port: model.server.port, pipeline });
   const ts = new TropicSquare(t, { random: seededRandom('l3-batch host'), ...opts });
   await ts.startSecureSession(0, key);
   const exchanges: ExchangeRecord[] = [];
@@ -154,7 +148,7 @@ test('a busy chip aborts a batch with TH_L3_BATCH_ABORTED naming the item; nothi
   const { t, ts } = await sessionOn(true);
   try {
     // The first Ping's two polls answer not ready; the second Ping's request is already written behind them.
-    server.faults.set({ busyPolls: 2 });
+    model.server.faults.set({ busyPolls: 2 });
     const err = await ts.pingBatch(pingData(4)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(L3BatchError);
     const e = err as L3BatchError;
@@ -179,7 +173,7 @@ test('a batch aborted by a transport error at a later item keeps the replies of 
   try {
     const datas = pingData(5);
     // A Ping is 9 tagged messages (three chip-select windows): message 19 is the third Ping's CSN_LOW.
-    server.faults.set({ exceptionAtFrame: 2 * 9 + 1 });
+    model.server.faults.set({ exceptionAtFrame: 2 * 9 + 1 });
     const err = await ts.l3Batch(datas.map((d) => encode.ping(d))).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(L3BatchError);
     const e = err as L3BatchError;
@@ -244,7 +238,7 @@ test('a batch is one driver step; each command keeps its l3-command and l3-resul
 });
 
 test('bench: Pings in flight are measured on a pipelining target only, per Ping, and compared with the floor of one Ping at a time', async () => {
-  const target = (pipeline: boolean): BenchTarget => ({ name: pipeline ? 'pipelined' : 'serial', host: '127.0.0.1', port: server.port, pipeline, startupMs: 0, stop: async () => undefined });
+  const target = (pipeline: boolean): BenchTarget => ({ name: pipeline ? 'pipelined' : 'serial', host: '127.0.0.1', port: model.server.port, pipeline, startupMs: 0, stop: async () => undefined });
   const rows: BenchRow[] = [];
   for (const pipeline of [true, false]) rows.push(...(await driverRows(target(pipeline), { seconds: 0.1, pairingKey: key, only: 'in flight', progress: () => undefined })));
   const measured = rows.filter((r) => r.measure === PING_BATCH);
@@ -252,7 +246,6 @@ test('bench: Pings in flight are measured on a pipelining target only, per Ping,
   for (const r of measured) expect(Number.isFinite(r.median) && r.median > 0, `${r.unit} median ${r.median}`).toBe(true);
   expect(measured[1]!.note).toBe('per batch of 16');
 
-  const row = (measure: string, t: string, unit: string, median: number): BenchRow => ({ measure, target: t, unit, min: median, median, p99: median });
   const table: BenchRow[] = [
     row('loopback echo, 9 messages per write', FLOOR_OTHER_PROCESS, 'ops/s', 7_000),
     row(PING, 'model process, pipelined', 'ops/s', 3_500),
