@@ -2,7 +2,7 @@
 import { expect } from '../fixtures/index.js';
 import { ArgumentError, L2StatusError, L3ResultError, TargetError } from '../harness/errors.js';
 import { L2_STATUS, type L2Response } from '../harness/protocol/l2.js';
-import { CONFIG_REGISTERS, register } from '../harness/protocol/config-objects.js';
+import { register } from '../harness/protocol/config-objects.js';
 import type { TropicSquare } from '../harness/driver/tropic-square.js';
 
 /** The error a promise rejects with (undefined if it resolves). */
@@ -31,8 +31,7 @@ export function expectStatus(r: L2Response, name: keyof typeof L2_STATUS): void 
  * the slot.
  */
 export async function applyRConfig(ts: TropicSquare, slot: number, key: Uint8Array, writes: Record<string, number>): Promise<void> {
-  const wanted = new Map<number, number>();
-  for (const r of CONFIG_REGISTERS) wanted.set(r.address, await ts.rConfigRead(r.address));
+  const wanted = await ts.rConfigReadAll();
   for (const [name, value] of Object.entries(writes)) wanted.set(register(name).address, value >>> 0);
   await ts.rConfigErase();
   for (const [addr, v] of wanted) if (v !== 0xffffffff) await ts.rConfigWrite(addr, v);

@@ -13,7 +13,7 @@ import { L3_CMD, L3_RESULT, LIMITS, commandName, decode, encode, checkInt, check
 import { SessionCipher, TAG_LEN, deriveSession, frameL3, x25519Public, x25519Shared } from '../protocol/session.js';
 import { certStoreLength, chipPublicKey, decodeCertStore, type CertStore } from '../protocol/cert-store.js';
 import { decodeChipId, decodeFwVersion, type ChipId, type FwVersion } from '../protocol/chip-id.js';
-import { REGISTER_BY_ADDRESS, decodeRegister } from '../protocol/config-objects.js';
+import { CONFIG_REGISTERS, REGISTER_BY_ADDRESS, decodeRegister } from '../protocol/config-objects.js';
 import { L2Link, type PollOptions } from './l2-link.js';
 import { classifyL3, classifyStartup, type Operation, type OperationRecord } from './operations.js';
 import { L3BatchError, resultFitsOneChunk, type BatchReply } from './l3-batch.js';
@@ -637,6 +637,36 @@ export class TropicSquare {
     return this.command('iConfigRead', { address: hexAddr(address) }, encode.iConfigRead(address), decode.configRead);
   }
   /** Read a CO and decode its named fields. */
+  /**
+   * Several R-config COs (default: every register of the User API's table) read in one batch: in
+   * flight at once on a pipelining link (see `l3Batch`), one report step instead of one per CO.
+   * Value by address, in the order asked; a read answered other than OK fails naming its address.
+   */
+  async rConfigReadAll(addresses: readonly number[] = CONFIG_REGISTERS.map((r) => r.address)): Promise<Map<number, number>> {
+    return this.configReadAll('rConfigReadAll', encode.rConfigRead, addresses);
+  }
+  /** Several I-config COs read in one batch, as `rConfigReadAll`. */
+  async iConfigReadAll(addresses: readonly number[] = CONFIG_REGISTERS.map((r) => r.address)): Promise<Map<number, number>> {
+    return this.configReadAll('iConfigReadAll', encode.iConfigRead, addresses);
+  }
+  private configReadAll(name: string, encodeRead: (address: number) => Uint8Array, addresses: readonly number[]): Promise<Map<number, number>> {
+    // Encoded first: an invalid address is refused before anything is sent.
+    const items = addresses.map((a, i) => {
+      checkInt(`addresses[${i}]`, a, 0, 0xffff);
+      return { plaintext: encodeRead(a), args: { address: hexAddr(a) } };
+    });
+    return this.step(name, { count: items.length }, async () => {
+      const replies = await this.runBatch(name, items);
+      const values = new Map<number, number>();
+      replies.forEach((r, i) => {
+        if (r.result !== L3_RESULT.OK) {
+          throw new L3ResultError(`${commandName(items[i].plaintext[0])} ${hexAddr(addresses[i])} (item ${i} of ${items.length})`, r.result, resultName(r.result), { frame: Uint8Array.of(r.result, ...r.data), expected: 'OK' });
+        }
+        values.set(addresses[i], decode.configRead(r.data));
+      });
+      return values;
+    });
+  }
   async rConfigReadFields(address: number): Promise<Record<string, number>> {
     const reg = REGISTER_BY_ADDRESS.get(address);
     const v = await this.rConfigRead(address);
