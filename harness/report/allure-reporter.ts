@@ -63,22 +63,27 @@ export class AtomicFileWriter implements Writer {
    * A hard link where the file system allows one (the frame log is complete and never written
    * again once attached, and a new run writes new files rather than truncating old ones: Playwright
    * removes its output folder first), else a kernel-side copy. A copy per test's frame log was a
-   * third of the runner's Allure time.
+   * third of the runner's Allure time. A link appears whole at its final name, so it needs no
+   * temporary file and rename; a copy does.
    */
   writeAttachmentFromPath(distFileName: string, from: string): void {
-    this.publish(distFileName, (temp) => {
-      if (this.linking) {
-        try {
-          linkSync(from, temp);
-          return;
-        } catch (err) {
-          // another file system, or links not allowed: copy from now on (a missing file stays an error)
-          if (!NO_LINK_CODES.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
-          this.linking = false;
+    if (this.linking) {
+      const target = path.join(this.resultsDir, distFileName);
+      try {
+        this.inFolder(() => linkSync(from, target));
+        return;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? '';
+        // A file of that name already: replaced whole, as every other write replaces it.
+        if (code === 'EEXIST') return this.publish(distFileName, (temp) => linkSync(from, temp));
+        // another file system, or links not allowed: copy from now on (a missing file stays an error)
+        if (!NO_LINK_CODES.has(code)) {
+          throw new HarnessError('report', `Allure results: cannot write ${target} (a link to ${from}): ${(err as Error).message}`, { cause: err }, 'TH_REPORT');
         }
+        this.linking = false;
       }
-      copyFileSync(from, temp);
-    });
+    }
+    this.publish(distFileName, (temp) => copyFileSync(from, temp));
   }
 
   writeEnvironmentInfo(info: EnvironmentInfo): void {
@@ -97,21 +102,28 @@ export class AtomicFileWriter implements Writer {
     this.publish(name, (temp) => writeFileSync(temp, text, 'utf8'));
   }
 
+  /**
+   * Runs a write into the results folder. The folder is made once; were it removed during the run,
+   * the write that fails for it (ENOENT) makes it again and is tried once more.
+   */
+  private inFolder(write: () => void): void {
+    if (!this.dirMade) mkdirSync(this.resultsDir, { recursive: true });
+    this.dirMade = true;
+    try {
+      write();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      mkdirSync(this.resultsDir, { recursive: true });
+      write();
+    }
+  }
+
   /** Writes `name` through a temporary file renamed into place; on failure no temporary file stays. */
   private publish(name: string, writeTemp: (temp: string) => void): void {
     const target = path.join(this.resultsDir, name);
     const temp = tempPathFor(target);
     try {
-      // The folder is made once; were it removed during the run, the failed write makes it again.
-      if (!this.dirMade) mkdirSync(this.resultsDir, { recursive: true });
-      this.dirMade = true;
-      try {
-        writeTemp(temp);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        mkdirSync(this.resultsDir, { recursive: true });
-        writeTemp(temp);
-      }
+      this.inFolder(() => writeTemp(temp));
       renameSync(temp, target);
     } catch (err) {
       rmSync(temp, { force: true });

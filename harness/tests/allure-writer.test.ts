@@ -105,6 +105,13 @@ test('an attachment from a path is a hard link on the same file system (no copy)
   const linked = statSync(path.join(resultsDir, 'a-attachment.jsonl'));
   expect(linked.ino).toBe(statSync(source).ino);
   expect(linked.nlink).toBe(2);
+  // the same name again (never done by Allure, whose names are fresh UUIDs): replaced whole
+  const second = path.join(dir, 'second.jsonl');
+  writeFileSync(second, '{"seq":1}\n');
+  writer.writeAttachmentFromPath('a-attachment.jsonl', second);
+  expect(statSync(path.join(resultsDir, 'a-attachment.jsonl')).ino).toBe(statSync(second).ino);
+  writer.writeAttachmentFromPath('a-attachment.jsonl', source);
+  expect(readdirSync(resultsDir).filter((f) => TEMP_FILE.test(f))).toEqual([]);
   // a later run removes its output folder: the attachment keeps its bytes
   rmSync(source);
   expect(readFileSync(path.join(resultsDir, 'a-attachment.jsonl'), 'utf8')).toBe('{"seq":0}\n');
