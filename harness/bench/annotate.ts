@@ -8,15 +8,21 @@
  * target, as measured (`round trips per L3 Ping 64 B`: socket writes). The echo is the one whose
  * round trip carries as many tagged messages as the target's do (`messages per L3 Ping 64 B` over
  * the round trips; the largest echo not above it): serial, one; pipelined, a chip-select window
- * (3) or a whole Ping (9). `L3 Ping 64 B, 16 in flight` is compared with the same floor.
+ * (3) or a whole Ping (9). `L3 Ping 64 B, <n> in flight` is compared with the same floor.
  */
 import type { BenchRow } from './measure.js';
 import { ECHO_MEASURES, FLOOR_IN_PROCESS, FLOOR_OTHER_PROCESS } from './floor-rows.js';
 
 export const PING = 'L3 Ping 64 B';
-/** Pings of 64 B with 16 in flight (pipelining targets only), counted per Ping. */
-export const PING_BATCH = 'L3 Ping 64 B, 16 in flight';
-export const PING_BATCH_SIZE = 16;
+/**
+ * Pings of 64 B in flight (pipelining targets only), counted per Ping: batches of 16 and of 64 (a
+ * deeper batch spreads each round trip's fixed cost, the socket write and the wake-up of the other
+ * side, over more Pings, and keeps both sides busy longer between batches).
+ */
+export const PING_BATCH_SIZES = [16, 64] as const;
+export const pingBatchMeasure = (n: number): string => `L3 Ping 64 B, ${n} in flight`;
+export const PING_BATCH = pingBatchMeasure(PING_BATCH_SIZES[0]);
+const PING_BATCH_MEASURES: ReadonlySet<string> = new Set(PING_BATCH_SIZES.map(pingBatchMeasure));
 export const ROUND_TRIPS_PER_PING = 'round trips per L3 Ping 64 B';
 export const MESSAGES_PER_PING = 'messages per L3 Ping 64 B';
 
@@ -53,7 +59,7 @@ export function annotate(rows: BenchRow[]): void {
   }
   // Pings in flight against the same floor as one Ping at a time (so above 100% is possible: one
   // round trip then carries several Pings), and against the target's Ping at a time.
-  for (const r of rows.filter((x) => x.measure === PING_BATCH && x.unit === 'ops/s' && Number.isFinite(x.median))) {
+  for (const r of rows.filter((x) => PING_BATCH_MEASURES.has(x.measure) && x.unit === 'ops/s' && Number.isFinite(x.median))) {
     const f = floorOf(r.target);
     const single = pings.find((p) => p.target === r.target);
     const vsFloor = typeof f === 'string' ? f : `${((100 * r.median) / f.floor).toFixed(0)}% of the ${PING} floor ${f.text}`;

@@ -1,6 +1,6 @@
 /**
  * Driver-level rows for one target: one tagged exchange, Get_Info, the secure-session handshake,
- * L3 Ping 64 B and 4 KiB (64 B also with 16 in flight on pipelining targets), ECDSA and EdDSA signing, R-memory write/read at the slot size the chip
+ * L3 Ping 64 B and 4 KiB (64 B also with 16 and 64 in flight on pipelining targets), ECDSA and EdDSA signing, R-memory write/read at the slot size the chip
  * reports (444 B on FW 1.x and ts-tvl < 2.3, 475 B on FW 2.x), a fresh chip (RESET_TARGET, and the
  * in-memory rebuild where the model is in this process), and the tagged messages an L3 command
  * costs against the protocol's minimum.
@@ -12,7 +12,7 @@ import { L2_MAX_DATA } from '../protocol/l2.js';
 import { TAG_LEN } from '../protocol/session.js';
 import { measureOp, opRows, summarize, timeEach, type BenchRow } from './measure.js';
 import type { BenchTarget } from './bench-targets.js';
-import { PING, PING_BATCH, PING_BATCH_SIZE } from './annotate.js';
+import { PING, PING_BATCH_SIZES, pingBatchMeasure } from './annotate.js';
 
 export interface DriverRowOptions {
   seconds: number;
@@ -59,8 +59,10 @@ export async function driverRows(target: BenchTarget, o: DriverRowOptions): Prom
     await run(PING, () => ts.ping(small));
     // Several Pings in flight need a transport that writes without waiting for replies.
     if (target.pipeline) {
-      const batch = Array.from({ length: PING_BATCH_SIZE }, () => small);
-      await run(PING_BATCH, () => ts.pingBatch(batch), undefined, PING_BATCH_SIZE);
+      for (const size of PING_BATCH_SIZES) {
+        const batch = Array.from({ length: size }, () => small);
+        await run(pingBatchMeasure(size), () => ts.pingBatch(batch), undefined, size);
+      }
     }
     await run('L3 Ping 4 KiB', () => ts.ping(new Uint8Array(4096).fill(2)));
     if (wanted('ECDSA sign') || wanted('EdDSA sign')) {

@@ -1,6 +1,6 @@
 /**
  * Whole-suite rows: the spec suite's wall time on the embedded model with 1 and 2 workers (Allure
- * results included, as `npm run suite` runs it), the peak resident memory of each worker process,
+ * results included, as `npm run suite` runs it) beside its floor (as many empty tests), the peak resident memory of each worker process,
  * and the per-test cost of the fixtures (target identity, transport, frame log, attachments,
  * Allure steps) measured apart from the specs' own work: N trivial tests that take a `session`
  * against N that take no fixture, the difference divided by N.
@@ -61,6 +61,31 @@ function runSampled(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> 
 }
 
 const playwright = dependencyFile('@playwright/test', 'cli.js');
+const OVERHEAD_CONFIG = path.join(PROJECT_ROOT, 'harness', 'bench', 'overhead', 'overhead.config.ts');
+
+/**
+ * What the suite's size costs before any spec does anything: as many empty tests as the suite ran
+ * (the fixtures module loaded, no fixture used), spread over the same workers test by test, with
+ * Playwright's lightest reporter. Playwright's own work per test (dispatch, per-test output folder,
+ * results to the runner) is in it; the specs' commands, the fixtures and the reports are not.
+ */
+export const SUITE_FLOOR = 'spec suite floor (empty tests)';
+
+/** The tests a run reported to Allure (one result file each). */
+function countResults(dir: string): number {
+  try {
+    return readdirSync(dir).filter((f) => f.endsWith('-result.json')).length;
+  } catch {
+    return 0;
+  }
+}
+
+async function floorWallMs(tests: number, workers: number, tmp: string): Promise<number> {
+  const env = { ...process.env, TROPIC_BENCH_TESTS: String(tests), TROPIC_QUIET_PROJECTS: '1', CI: '' };
+  const r = await runSampled([process.execPath, playwright, 'test', '-c', OVERHEAD_CONFIG, '--grep', 'bare', `--workers=${workers}`, '--fully-parallel', '--reporter=dot', '--output', path.join(tmp, `floor${workers}`)], env);
+  if (r.code !== 0) throw new Error(`the suite floor run (${tests} empty tests) exited ${r.code}`);
+  return r.wallMs;
+}
 
 export async function suiteRows(progress: (line: string) => void): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
@@ -68,10 +93,17 @@ export async function suiteRows(progress: (line: string) => void): Promise<Bench
   try {
     for (const workers of [1, 2]) {
       progress(`spec suite, ${workers} worker(s)`);
-      const env = { ...process.env, TROPIC_TARGET: 'embedded', TROPIC_ALLURE_RESULTS: path.join(tmp, `w${workers}`, 'allure-results'), TROPIC_QUIET_PROJECTS: '1', CI: '' };
+      const results = path.join(tmp, `w${workers}`, 'allure-results');
+      const env = { ...process.env, TROPIC_TARGET: 'embedded', TROPIC_ALLURE_RESULTS: results, TROPIC_QUIET_PROJECTS: '1', CI: '' };
       const r = await runSampled([process.execPath, playwright, 'test', '--project=specs', `--workers=${workers}`, '--output', path.join(tmp, `out${workers}`)], env);
-      const note = r.code === 0 ? 'all passed' : `exit ${r.code}: the figure is not a clean run`;
-      rows.push({ measure: 'spec suite wall time', target: `embedded, ${workers} worker${workers > 1 ? 's' : ''}`, unit: 's', min: r.wallMs / 1000, median: r.wallMs / 1000, p99: r.wallMs / 1000, note });
+      const tests = countResults(results);
+      progress(`spec suite floor: ${tests} empty tests, ${workers} worker(s)`);
+      const floorMs = await floorWallMs(tests, workers, tmp);
+      const ran = r.code === 0 ? 'all passed' : `exit ${r.code}: the figure is not a clean run`;
+      const note = `${ran}; ${tests} tests, ${((r.wallMs - floorMs) / 1000).toFixed(1)} s above their floor`;
+      const wk = `${workers} worker${workers > 1 ? 's' : ''}`;
+      rows.push({ measure: 'spec suite wall time', target: `embedded, ${wk}`, unit: 's', min: r.wallMs / 1000, median: r.wallMs / 1000, p99: r.wallMs / 1000, note });
+      rows.push({ measure: SUITE_FLOOR, target: wk, unit: 's', min: floorMs / 1000, median: floorMs / 1000, p99: floorMs / 1000, note: `${tests} empty tests, fully parallel, dot reporter` });
       const workerPeaks = [...r.peaks.values()].filter((p) => p.cmd.includes('workerMain') || p.cmd.includes('processHost') || p.cmd.includes('worker')).map((p) => p.kb / 1024);
       if (workerPeaks.length) {
         const s = [...workerPeaks].sort((a, b) => a - b);
@@ -82,7 +114,7 @@ export async function suiteRows(progress: (line: string) => void): Promise<Bench
     const N = 200;
     const timed = async (grep: string) => {
       const env = { ...process.env, TROPIC_TARGET: 'embedded', TROPIC_ALLURE_RESULTS: path.join(tmp, `o-${grep}`, 'allure-results'), TROPIC_BENCH_TESTS: String(N), TROPIC_QUIET_PROJECTS: '1', CI: '' };
-      const r = await runSampled([process.execPath, playwright, 'test', '-c', path.join(PROJECT_ROOT, 'harness', 'bench', 'overhead', 'overhead.config.ts'), '--grep', grep, '--workers=1', '--output', path.join(tmp, `o-${grep}-out`)], env);
+      const r = await runSampled([process.execPath, playwright, 'test', '-c', OVERHEAD_CONFIG, '--grep', grep, '--workers=1', '--output', path.join(tmp, `o-${grep}-out`)], env);
       return r.wallMs;
     };
     const bare = await timed('bare');

@@ -16,7 +16,7 @@ import { seededRandom } from '../framelog/seeds.js';
 import { HarnessError, ProtocolError, TargetError, TransportError } from '../errors.js';
 import { L3_RESULT, encode, resultName } from '../protocol/l3.js';
 import type { ExchangeRecord } from '../transport/l1-transport.js';
-import { annotate, MESSAGES_PER_PING, PING, PING_BATCH, ROUND_TRIPS_PER_PING } from '../bench/annotate.js';
+import { annotate, MESSAGES_PER_PING, PING, PING_BATCH, ROUND_TRIPS_PER_PING, pingBatchMeasure } from '../bench/annotate.js';
 import { FLOOR_OTHER_PROCESS } from '../bench/floor-rows.js';
 import { driverRows } from '../bench/driver-rows.js';
 import type { BenchRow } from '../bench/measure.js';
@@ -241,10 +241,14 @@ test('bench: Pings in flight are measured on a pipelining target only, per Ping,
   const target = (pipeline: boolean): BenchTarget => ({ name: pipeline ? 'pipelined' : 'serial', host: '127.0.0.1', port: model.server.port, pipeline, startupMs: 0, stop: async () => undefined });
   const rows: BenchRow[] = [];
   for (const pipeline of [true, false]) rows.push(...(await driverRows(target(pipeline), { seconds: 0.1, pairingKey: key, only: 'in flight', progress: () => undefined })));
-  const measured = rows.filter((r) => r.measure === PING_BATCH);
-  expect(measured.map((r) => `${r.target} ${r.unit}`)).toEqual(['pipelined ops/s', 'pipelined µs']);
-  for (const r of measured) expect(Number.isFinite(r.median) && r.median > 0, `${r.unit} median ${r.median}`).toBe(true);
-  expect(measured[1]!.note).toBe('per batch of 16');
+  const measured = rows.filter((r) => r.measure.includes('in flight'));
+  expect(measured.map((r) => `${r.measure}: ${r.target} ${r.unit} ${r.note ?? ''}`)).toEqual([
+    'L3 Ping 64 B, 16 in flight: pipelined ops/s ',
+    'L3 Ping 64 B, 16 in flight: pipelined µs per batch of 16',
+    'L3 Ping 64 B, 64 in flight: pipelined ops/s ',
+    'L3 Ping 64 B, 64 in flight: pipelined µs per batch of 64',
+  ]);
+  for (const r of measured) expect(Number.isFinite(r.median) && r.median > 0, `${r.measure} ${r.unit} median ${r.median}`).toBe(true);
 
   const table: BenchRow[] = [
     row('loopback echo, 9 messages per write', FLOOR_OTHER_PROCESS, 'ops/s', 7_000),
@@ -253,10 +257,12 @@ test('bench: Pings in flight are measured on a pipelining target only, per Ping,
     row(ROUND_TRIPS_PER_PING, 'model process, pipelined', 'round trips', 1),
     row(PING_BATCH, 'model process, pipelined', 'ops/s', 14_000),
     row(PING_BATCH, 'model container', 'ops/s', 9_000),
+    row(pingBatchMeasure(64), 'model process, pipelined', 'ops/s', 21_000),
   ];
   annotate(table);
   const note = (measure: string, t: string) => table.find((r) => r.measure === measure && r.target === t)!.note;
   expect(note(PING, 'model process, pipelined')).toBe('50% of floor (loopback, other process: "loopback echo, 9 messages per write" 7000/s / 1 round trip = 7000/s)');
   expect(note(PING_BATCH, 'model process, pipelined')).toBe('200% of the L3 Ping 64 B floor (loopback, other process: "loopback echo, 9 messages per write" 7000/s / 1 round trip = 7000/s); 4.0x L3 Ping 64 B one at a time');
   expect(note(PING_BATCH, 'model container')).toBe(`no floor: ${ROUND_TRIPS_PER_PING} not measured`);
+  expect(note(pingBatchMeasure(64), 'model process, pipelined')).toBe('300% of the L3 Ping 64 B floor (loopback, other process: "loopback echo, 9 messages per write" 7000/s / 1 round trip = 7000/s); 6.0x L3 Ping 64 B one at a time');
 });
