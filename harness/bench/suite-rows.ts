@@ -1,9 +1,9 @@
 /**
  * Whole-suite rows: the spec suite's wall time on the embedded model with 1 and 2 workers (Allure
- * results included, as `npm run suite` runs it) beside its floor (as many empty tests), the peak resident memory of each worker process,
- * and the per-test cost of the fixtures (target identity, transport, frame log, attachments,
- * Allure steps) measured apart from the specs' own work: N trivial tests that take a `session`
- * against N that take no fixture, the difference divided by N.
+ * results included, as `npm run suite` runs it) beside its floor (as many empty tests), the peak
+ * resident memory of each worker process, and the per-test cost of the fixtures (target identity,
+ * transport, frame log, attachments, Allure steps) measured apart from the specs' own work: N
+ * trivial tests that take a `session` against N that take no fixture, the difference divided by N.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -80,11 +80,12 @@ function countResults(dir: string): number {
   }
 }
 
-async function floorWallMs(tests: number, workers: number, tmp: string): Promise<number> {
+/** The floor's wall time (ms), or why it was not measured. */
+async function floorWallMs(tests: number, workers: number, tmp: string): Promise<number | string> {
+  if (tests === 0) return 'not measured: the suite run left no Allure results to count its tests by';
   const env = { ...process.env, TROPIC_BENCH_TESTS: String(tests), TROPIC_QUIET_PROJECTS: '1', CI: '' };
   const r = await runSampled([process.execPath, playwright, 'test', '-c', OVERHEAD_CONFIG, '--grep', 'bare', `--workers=${workers}`, '--fully-parallel', '--reporter=dot', '--output', path.join(tmp, `floor${workers}`)], env);
-  if (r.code !== 0) throw new Error(`the suite floor run (${tests} empty tests) exited ${r.code}`);
-  return r.wallMs;
+  return r.code === 0 ? r.wallMs : `not measured: the run of ${tests} empty tests exited ${r.code}`;
 }
 
 export async function suiteRows(progress: (line: string) => void): Promise<BenchRow[]> {
@@ -98,12 +99,13 @@ export async function suiteRows(progress: (line: string) => void): Promise<Bench
       const r = await runSampled([process.execPath, playwright, 'test', '--project=specs', `--workers=${workers}`, '--output', path.join(tmp, `out${workers}`)], env);
       const tests = countResults(results);
       progress(`spec suite floor: ${tests} empty tests, ${workers} worker(s)`);
-      const floorMs = await floorWallMs(tests, workers, tmp);
+      const floor = await floorWallMs(tests, workers, tmp);
       const ran = r.code === 0 ? 'all passed' : `exit ${r.code}: the figure is not a clean run`;
-      const note = `${ran}; ${tests} tests, ${((r.wallMs - floorMs) / 1000).toFixed(1)} s above their floor`;
+      const note = typeof floor === 'number' ? `${ran}; ${tests} tests, ${((r.wallMs - floor) / 1000).toFixed(1)} s above their floor` : ran;
       const wk = `${workers} worker${workers > 1 ? 's' : ''}`;
       rows.push({ measure: 'spec suite wall time', target: `embedded, ${wk}`, unit: 's', min: r.wallMs / 1000, median: r.wallMs / 1000, p99: r.wallMs / 1000, note });
-      rows.push({ measure: SUITE_FLOOR, target: wk, unit: 's', min: floorMs / 1000, median: floorMs / 1000, p99: floorMs / 1000, note: `${tests} empty tests, fully parallel, dot reporter` });
+      const f = typeof floor === 'number' ? floor / 1000 : NaN;
+      rows.push({ measure: SUITE_FLOOR, target: wk, unit: 's', min: f, median: f, p99: f, note: typeof floor === 'number' ? `${tests} empty tests, fully parallel, dot reporter` : floor });
       const workerPeaks = [...r.peaks.values()].filter((p) => p.cmd.includes('workerMain') || p.cmd.includes('processHost') || p.cmd.includes('worker')).map((p) => p.kb / 1024);
       if (workerPeaks.length) {
         const s = [...workerPeaks].sort((a, b) => a - b);

@@ -636,17 +636,17 @@ export class TropicSquare {
   async iConfigRead(address: number): Promise<number> {
     return this.command('iConfigRead', { address: hexAddr(address) }, encode.iConfigRead(address), decode.configRead);
   }
-  /** Read a CO and decode its named fields. */
   /**
    * Several R-config COs (default: every register of the User API's table) read in one batch: in
    * flight at once on a pipelining link (see `l3Batch`), one report step instead of one per CO.
-   * Value by address, in the order asked; a read answered other than OK fails naming its address.
+   * Value by address, in the order asked (an address asked twice is read twice, kept once); a read
+   * answered other than OK fails naming its address.
    */
-  async rConfigReadAll(addresses: readonly number[] = CONFIG_REGISTERS.map((r) => r.address)): Promise<Map<number, number>> {
+  async rConfigReadAll(addresses: readonly number[] = ALL_CO_ADDRESSES): Promise<Map<number, number>> {
     return this.configReadAll('rConfigReadAll', encode.rConfigRead, addresses);
   }
   /** Several I-config COs read in one batch, as `rConfigReadAll`. */
-  async iConfigReadAll(addresses: readonly number[] = CONFIG_REGISTERS.map((r) => r.address)): Promise<Map<number, number>> {
+  async iConfigReadAll(addresses: readonly number[] = ALL_CO_ADDRESSES): Promise<Map<number, number>> {
     return this.configReadAll('iConfigReadAll', encode.iConfigRead, addresses);
   }
   private configReadAll(name: string, encodeRead: (address: number) => Uint8Array, addresses: readonly number[]): Promise<Map<number, number>> {
@@ -667,6 +667,7 @@ export class TropicSquare {
       return values;
     });
   }
+  /** Read a CO and decode its named fields. */
   async rConfigReadFields(address: number): Promise<Record<string, number>> {
     const reg = REGISTER_BY_ADDRESS.get(address);
     const v = await this.rConfigRead(address);
@@ -687,6 +688,8 @@ export class TropicSquare {
 }
 
 const hexAddr = (a: number): string => `0x${a.toString(16)}`;
+/** Every configuration object of the User API's table, by address. */
+const ALL_CO_ADDRESSES: readonly number[] = CONFIG_REGISTERS.map((r) => r.address);
 
 /** Is a 32-byte big-endian P-256 private key a scalar in [1, n-1]? */
 function validP256Scalar(k: Uint8Array): boolean {
