@@ -17,9 +17,9 @@ import { CONFIG_REGISTERS, REGISTER_BY_ADDRESS, decodeRegister } from '../protoc
 import { L2Link, type PollOptions } from './l2-link.js';
 import { classifyL3, classifyStartup, type Operation, type OperationRecord } from './operations.js';
 import { L3BatchError, resultFitsOneChunk, type BatchReply } from './l3-batch.js';
+import type { L1Transport } from '../transport/l1-transport.js';
 
 export { L3BatchError } from './l3-batch.js';
-import type { L1Transport } from '../transport/l1-transport.js';
 
 export type RandomSource = (n: number) => Uint8Array;
 /** Wraps each driver command (name, public arguments) — fixtures turn these into report steps. */
@@ -459,7 +459,7 @@ export class TropicSquare {
       const replies = await this.runBatch('pingBatch', items);
       return replies.map((r, i) => {
         if (r.result !== L3_RESULT.OK) {
-          throw new L3ResultError(`${commandName(L3_CMD.PING)} (item ${i} of a batch of ${items.length})`, r.result, resultName(r.result), { frame: Uint8Array.of(r.result, ...r.data), expected: 'OK' });
+          throw resultNotOk(r, `${commandName(L3_CMD.PING)} (item ${i} of a batch of ${items.length})`);
         }
         return decode.ping(r.data);
       });
@@ -561,7 +561,7 @@ export class TropicSquare {
       const r = await this.l3Raw(plaintext);
       this.opts.annotate?.({ kind: 'l3-result', command, result: r.result, resultName: resultName(r.result), length: r.data.length });
       if (r.result !== L3_RESULT.OK) {
-        throw new L3ResultError(commandName(plaintext[0]), r.result, resultName(r.result), { frame: Uint8Array.of(r.result, ...r.data), expected: 'OK' });
+        throw resultNotOk(r, commandName(plaintext[0]));
       }
       return parse(r.data);
     });
@@ -660,7 +660,7 @@ export class TropicSquare {
       const values = new Map<number, number>();
       replies.forEach((r, i) => {
         if (r.result !== L3_RESULT.OK) {
-          throw new L3ResultError(`${commandName(items[i].plaintext[0])} ${hexAddr(addresses[i])} (item ${i} of ${items.length})`, r.result, resultName(r.result), { frame: Uint8Array.of(r.result, ...r.data), expected: 'OK' });
+          throw resultNotOk(r, `${commandName(items[i].plaintext[0])} ${hexAddr(addresses[i])} (item ${i} of ${items.length})`);
         }
         values.set(addresses[i], decode.configRead(r.data));
       });
@@ -688,6 +688,9 @@ export class TropicSquare {
 }
 
 const hexAddr = (a: number): string => `0x${a.toString(16)}`;
+/** An L3 result other than OK, for `what` (the command, and which item of a batch). */
+const resultNotOk = (r: L3Reply, what: string): L3ResultError =>
+  new L3ResultError(what, r.result, resultName(r.result), { frame: Uint8Array.of(r.result, ...r.data), expected: 'OK' });
 /** Every configuration object of the User API's table, by address. */
 const ALL_CO_ADDRESSES: readonly number[] = CONFIG_REGISTERS.map((r) => r.address);
 

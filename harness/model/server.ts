@@ -14,7 +14,7 @@
  */
 import net from 'node:net';
 import { writeFileSync } from 'node:fs';
-import { HEADER_SIZE, TAG, TaggedFrameParser, encodeFrame, tagName, MODEL_SERVER_MAX_PAYLOAD } from '../protocol/tagged-frame.js';
+import { HEADER_SIZE, TAG, TaggedFrameParser, encodeFrame, tagName, writeHeader, MODEL_SERVER_MAX_PAYLOAD } from '../protocol/tagged-frame.js';
 import { OneClientAtATime, clientName } from '../protocol/one-client-at-a-time.js';
 import { ModelError } from '../errors.js';
 import { TropicModel } from './chip.js';
@@ -250,9 +250,7 @@ export class ModelServer {
           const frame = new Uint8Array(HEADER_SIZE + n);
           const back = this.chip.spi.transfer(payload, frame.subarray(HEADER_SIZE));
           if (back.length !== n) return encodeFrame(tag, back);
-          frame[0] = tag;
-          frame[1] = n & 0xff;
-          frame[2] = n >>> 8;
+          writeHeader(frame, 0, tag, n);
           return frame;
         }
         case TAG.POWER_ON:

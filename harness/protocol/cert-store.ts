@@ -76,6 +76,8 @@ function derLength(der: Uint8Array): number {
 
 const require = createRequire(import.meta.url);
 
+const notDer = (der: Uint8Array, cause: unknown): ProtocolError => new ProtocolError('l2', 'certificate is not valid DER X.509', 'TH_CERT_PARSE', { cause, frame: der.slice(0, 16) });
+
 /**
  * @peculiar/x509 (names, extensions, chain signatures) with the reflect-metadata it needs, loaded
  * on first use: the session's only need, the device key, is read with node:crypto, and loading
@@ -91,7 +93,7 @@ export function parseCertificate(der: Uint8Array): X509Certificate {
   try {
     return new (peculiarX509().X509Certificate)(Uint8Array.from(der).buffer);
   } catch (cause) {
-    throw new ProtocolError('l2', 'certificate is not valid DER X.509', 'TH_CERT_PARSE', { cause, frame: der.slice(0, 16) });
+    throw notDer(der, cause);
   }
 }
 
@@ -102,7 +104,7 @@ export function chipPublicKey(store: CertStore): Uint8Array {
   try {
     cert = new NodeX509Certificate(Buffer.from(der));
   } catch (cause) {
-    throw new ProtocolError('l2', 'certificate is not valid DER X.509', 'TH_CERT_PARSE', { cause, frame: der.slice(0, 16) });
+    throw notDer(der, cause);
   }
   // The key is read through the certificate's SubjectPublicKeyInfo as OpenSSL parses it: the
   // algorithm is checked by the parser, not inferred from byte positions.

@@ -47,12 +47,20 @@ export interface TaggedFrame {
   oversize?: number;
 }
 
+/**
+ * Write a frame header (TAG, LENGTH u16 LE) into `out` at `at`: for callers that build several
+ * frames in one buffer, or a frame around bytes already in place. The payload follows at `at + 3`.
+ */
+export function writeHeader(out: Uint8Array, at: number, tag: number, length: number): void {
+  if (length > MAX_PAYLOAD_FIELD) throw new RangeError(`payload of ${length} bytes does not fit the u16 length field`);
+  out[at] = tag;
+  out[at + 1] = length & 0xff;
+  out[at + 2] = length >>> 8;
+}
+
 export function encodeFrame(tag: number, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
-  if (payload.length > MAX_PAYLOAD_FIELD) throw new RangeError(`payload of ${payload.length} bytes does not fit the u16 length field`);
   const out = new Uint8Array(HEADER_SIZE + payload.length);
-  out[0] = tag;
-  out[1] = payload.length & 0xff;
-  out[2] = payload.length >>> 8;
+  writeHeader(out, 0, tag, payload.length);
   out.set(payload, HEADER_SIZE);
   return out;
 }

@@ -21,7 +21,7 @@
 import net from 'node:net';
 import { lookup } from 'node:dns/promises';
 import { TransportError, TimeoutError, ProtocolError, type ErrorCode } from '../errors.js';
-import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, TAG, TaggedFrameParser, encodeFrame, tagName, type TaggedFrame } from '../protocol/tagged-frame.js';
+import { DEFAULT_MAX_PAYLOAD, HEADER_SIZE, TAG, TaggedFrameParser, encodeFrame, tagName, writeHeader, type TaggedFrame } from '../protocol/tagged-frame.js';
 import { connectSocket, isTlsError, retireSocket, ConnectFailure, type StreamSocket, type TlsOptions } from './connect-socket.js';
 import type { ExchangeRecord } from './l1-transport.js';
 import { TaggedL1Transport, checkReplyTag } from './tagged-l1-transport.js';
@@ -99,6 +99,8 @@ interface Queued {
 }
 
 const EMPTY = new Uint8Array(0);
+const closedError = (tag: number): TransportError => new TransportError(`transport is closed; cannot send ${tagName(tag)}`, 'TH_TCP_CLOSED');
+const notConnected = (): TransportError => new TransportError('not connected', 'TH_TCP_CLOSED');
 const NOOP = (): void => {};
 const CSN_HIGH_FRAME = encodeFrame(TAG.CSN_HIGH);
 /** Errors after which the connection is unusable; with `reconnect` the exchange is retried on a new one. */
@@ -423,12 +425,10 @@ export class TcpTransport extends TaggedL1Transport {
       if (ok) {
         const n = bytes.length;
         const frames = new Uint8Array(3 * HEADER_SIZE + n);
-        frames[0] = TAG.CSN_LOW;
-        frames[3] = TAG.SPI_SEND;
-        frames[4] = n & 0xff;
-        frames[5] = n >>> 8;
-        frames.set(bytes, 6);
-        frames[6 + n] = TAG.CSN_HIGH;
+        writeHeader(frames, 0, TAG.CSN_LOW, 0);
+        writeHeader(frames, HEADER_SIZE, TAG.SPI_SEND, n);
+        frames.set(bytes, 2 * HEADER_SIZE);
+        writeHeader(frames, 2 * HEADER_SIZE + n, TAG.CSN_HIGH, 0);
         this.writeGathered(frames);
       }
       this.enqueue(TAG.CSN_LOW, EMPTY, ok, NOOP, fail);
@@ -457,7 +457,7 @@ export class TcpTransport extends TaggedL1Transport {
       if (!head.rec) {
         if (this.closed) {
           this.queue.shift();
-          head.reject(new TransportError(`transport is closed; cannot send ${tagName(head.tag)}`, 'TH_TCP_CLOSED'));
+          head.reject(closedError(head.tag));
           continue;
         }
         if (head.payload.length > this.options.maxPayload) {
@@ -468,7 +468,7 @@ export class TcpTransport extends TaggedL1Transport {
         head.rec = { seq: this.seq++, time: Date.now(), durationMs: 0, tag: head.tag, request: head.payload };
         head.t0 = performance.now();
         if (this.linkError || !this.socket) {
-          this.settleHead(head, this.linkError ?? new TransportError('not connected', 'TH_TCP_CLOSED'));
+          this.settleHead(head, this.linkError ?? notConnected());
           continue;
         }
         if (!head.written) this.writeNow(encodeFrame(head.tag, head.payload));
@@ -510,9 +510,7 @@ export class TcpTransport extends TaggedL1Transport {
       }
     }
     if (error) rec.error = error.message;
-    rec.durationMs = performance.now() - head.t0;
-    this.onExchange?.(rec);
-    this.emit('exchange', rec);
+    this.publish(rec, head.t0);
     if (error) head.reject(error);
     else head.resolve(reply!.payload);
   }
@@ -532,7 +530,7 @@ export class TcpTransport extends TaggedL1Transport {
   }
 
   private async recordedExchange(tag: number, payload: Uint8Array): Promise<Uint8Array> {
-    if (this.closed) throw new TransportError(`transport is closed; cannot send ${tagName(tag)}`, 'TH_TCP_CLOSED');
+    if (this.closed) throw closedError(tag);
     if (payload.length > this.options.maxPayload) throw this.payloadTooLong(tag, payload);
     const seq = this.seq++;
     const started = Date.now();
@@ -548,16 +546,21 @@ export class TcpTransport extends TaggedL1Transport {
       rec.error = (e as Error).message;
       throw e;
     } finally {
-      rec.durationMs = performance.now() - t0;
-      this.onExchange?.(rec);
-      this.emit('exchange', rec);
+      this.publish(rec, t0);
     }
+  }
+
+  /** A finished exchange (`t0`: when its turn started) to the recorder and the listeners. */
+  private publish(rec: ExchangeRecord, t0: number): void {
+    rec.durationMs = performance.now() - t0;
+    this.onExchange?.(rec);
+    this.emit('exchange', rec);
   }
 
   private async roundTrip(tag: number, payload: Uint8Array): Promise<TaggedFrame> {
     for (let attempt = 0; ; attempt++) {
       try {
-        if (this.linkError || !this.socket) throw this.linkError ?? new TransportError('not connected', 'TH_TCP_CLOSED');
+        if (this.linkError || !this.socket) throw this.linkError ?? notConnected();
         this.writeNow(encodeFrame(tag, payload));
         return await this.receive(tag, payload);
       } catch (e) {
